@@ -1,0 +1,3 @@
+from jwtgate.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Thin CLI commands: parse options, call the core, render, choose the exit code."""

@@ -1,0 +1,1 @@
+"""Rendering: the only place that formats output (text via rich, JSON, SARIF, …)."""
