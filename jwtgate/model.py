@@ -270,3 +270,31 @@ class VerifiedToken:
     claims: dict[str, Any]
     key: VerificationKey
     fingerprint: str
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decisions.
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of decide(): allow or deny, for whom, why, and the trace that led there.
+
+    ``models`` is the set of model names this caller may use (None = unrestricted); ``routes`` the
+    route entries (group names or literal paths) it may call (None = unrestricted). ``notes`` say
+    where LiteLLM would decide differently.
+    """
+
+    allowed: bool
+    reason: Reason | None
+    role: str | None
+    models: tuple[str, ...] | None
+    routes: tuple[str, ...] | None
+    subject: str | None
+    identity: dict[str, str]
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...]
+
+    def allows_model(self, name: str) -> bool:
+        """True when this caller's role and scopes admit the model (ignoring the route)."""
+        return self.models is None or name in self.models
