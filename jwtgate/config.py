@@ -324,7 +324,9 @@ def _walk_node(ctx: _Ctx, node: dict[str, Any], schema: S.Schema, path: str) -> 
     return out
 
 
-def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema, path: str) -> tuple[dict[str, Any], ...] | None:
+def _walk_list(
+    ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema, path: str
+) -> tuple[dict[str, Any], ...] | None:
     value = node.get(key)
     if value is None:
         return None
@@ -354,7 +356,8 @@ def _build_models(ctx: _Ctx, top: dict[str, Any]) -> tuple[ModelEntry, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        ctx.add("JG102", "error", f"'model_list' must be a list, not a {_kind(value)}", _value_loc(ctx, top, "model_list"))
+        msg = f"'model_list' must be a list, not a {_kind(value)}"
+        ctx.add("JG102", "error", msg, _value_loc(ctx, top, "model_list"))
         return ()
     ctx.locations["model_list"] = _key_loc(ctx, top, "model_list")
     walked = _walk_list(ctx, top, "model_list", S.MODEL_ENTRY, "model_list") or ()
