@@ -17,5 +17,8 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     # jwks
     # decode / check-token
     # explain / test / diff
+    from jwtgate.commands.explain import explain
+
+    register(app, "explain", explain)
     # keys / token
     # serve
