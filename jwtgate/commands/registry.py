@@ -19,6 +19,9 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     # explain / test / diff
     from jwtgate.commands.explain import explain
 
+    from jwtgate.commands.test import test
+
     register(app, "explain", explain)
+    register(app, "test", test)
     # keys / token
     # serve
