@@ -17,11 +17,12 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     # jwks
     # decode / check-token
     # explain / test / diff
+    from jwtgate.commands.diff import diff
     from jwtgate.commands.explain import explain
-
     from jwtgate.commands.test import test
 
     register(app, "explain", explain)
     register(app, "test", test)
+    register(app, "diff", diff)
     # keys / token
     # serve

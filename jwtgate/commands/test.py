@@ -9,6 +9,7 @@ import typer
 from jwtgate.commands.common import check_format, dump_json, load_config
 from jwtgate.errors import UsageError
 from jwtgate.model import Location, Policy
+from jwtgate.policytest import TokenDecider
 
 
 def test(
@@ -54,6 +55,6 @@ def test(
     raise typer.Exit(1 if low or not all(r.passed for r in results) else 0)
 
 
-def _token_decider() -> None:
+def _token_decider() -> TokenDecider | None:
     """Token verification comes from jwtgate.auth (not in this build yet)."""
     return None
