@@ -96,17 +96,17 @@ def probe_paths(*policies: Policy) -> tuple[str, ...]:
     return tuple(sorted(set(paths)))
 
 
-def summarize_routes(paths: Iterable[str], probes: tuple[str, ...]) -> tuple[str, ...]:
-    """Whole route groups where every probe of the group is present, then the remaining paths."""
-    present = set(paths)
+def summarize_routes(paths: Iterable[str], kept: Iterable[str] = ()) -> tuple[str, ...]:
+    """Route groups whose probes all changed (or stayed allowed through another entry), then other paths."""
+    present, still = set(paths), set(kept)
     covered: set[str] = set()
     out: list[str] = []
-    groups = sorted(routes.GROUPS.items(), key=lambda kv: -len(kv[1]))
-    for name, templates in groups:
+    for name, templates in sorted(routes.GROUPS.items(), key=lambda kv: -len(kv[1])):
         members = {_instantiate(t) for t in templates}
-        if members <= present and not members <= covered:
+        changed = members & present
+        if changed and members <= present | still and not changed <= covered:
             out.append(name)
-            covered |= members
+            covered |= changed
     out += sorted(present - covered)
     return tuple(out)
 
@@ -160,12 +160,13 @@ def _role_access(policy: Policy, role: str, probes: tuple[str, ...]) -> Access:
                   for g in reach.grants(policy))
 
 
-def _change(subject: str, kind: str, old: Access, new: Access, probes: tuple[str, ...]) -> AccessChange | None:
+def _change(subject: str, kind: str, old: Access, new: Access) -> AccessChange | None:
     if old == new:
         return None
+    both = old.routes & new.routes
     return AccessChange(subject, kind, tuple(sorted(new.models - old.models)), tuple(sorted(old.models - new.models)),
-                        summarize_routes(new.routes - old.routes, probes),
-                        summarize_routes(old.routes - new.routes, probes))
+                        summarize_routes(new.routes - old.routes, both),
+                        summarize_routes(old.routes - new.routes, both))
 
 
 def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:
@@ -173,14 +174,13 @@ def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:
     probes = probe_paths(old, new)
     out: list[AccessChange] = []
     for role in GATEWAY_ROLES:
-        change = _change(role, "gateway_role", _role_access(old, role, probes), _role_access(new, role, probes),
-                         probes)
+        change = _change(role, "gateway_role", _role_access(old, role, probes), _role_access(new, role, probes))
         out += [change] if change else []
     old_claims, new_claims = _claims_by_subject(old), _claims_by_subject(new)
     for subject in dict.fromkeys([*old_claims, *new_claims]):
         tokens = old_claims.get(subject, []) + new_claims.get(subject, [])
         change = _change(subject, "jwt", _union(_access(old, c, probes) for c in tokens),
-                         _union(_access(new, c, probes) for c in tokens), probes)
+                         _union(_access(new, c, probes) for c in tokens))
         out += [change] if change else []
     return tuple(out)
 
