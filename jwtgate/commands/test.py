@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
 from jwtgate.commands.common import check_format, dump_json, load_config
 from jwtgate.errors import UsageError
 from jwtgate.model import Location, Policy
-from jwtgate.policytest import TokenDecider
+
+if TYPE_CHECKING:
+    from jwtgate.policytest import TokenDecider
 
 
 def test(
