@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from jwtgate import reach
 from jwtgate.model import Decision, Location, Policy
 
 
@@ -20,6 +21,7 @@ class Entry:
     index: int
     label: str
     location: Location
+    unreachable: str | None = None  # why no token can exercise it, when the config says so
 
     @property
     def name(self) -> str:
@@ -45,7 +47,14 @@ class Coverage:
 
 def entries(policy: Policy) -> tuple[Entry, ...]:
     """Every coverable entry in config order."""
-    out = [Entry("role_permissions", i, p.role, p.location) for i, p in enumerate(policy.role_permissions)]
+    granted = {g.role for g in reach.grants(policy)}
+    seen: set[str] = set()
+    out: list[Entry] = []
+    for i, p in enumerate(policy.role_permissions):
+        why = None if p.role in granted else f"no condition in the config grants {p.role}"
+        why = f"an earlier entry for {p.role} wins" if p.role in seen else why
+        seen.add(p.role)
+        out.append(Entry("role_permissions", i, p.role, p.location, why))
     out += [Entry("role_mappings", i, f"{m.role} -> {m.internal_role}", m.location)
             for i, m in enumerate(policy.jwt.role_mappings)]
     out += [Entry("scope_mappings", i, s.scope, s.location) for i, s in enumerate(policy.jwt.scope_mappings)]

@@ -45,7 +45,8 @@ def failure_text(r: CaseResult) -> list[str]:
 
 def coverage_text(cov: Coverage) -> list[str]:
     lines = [f"coverage of {cov.config}: {len(cov.covered)}/{len(cov.entries)} entries ({cov.percent:.0f}%)"]
-    lines.extend(f"  not exercised: {line_of(e.location)} {e.name}" for e in cov.uncovered)
+    lines.extend(f"  not exercised: {line_of(e.location)} {e.name}" + (f" - unreachable: {e.unreachable}"
+                 if e.unreachable else "") for e in cov.uncovered)
     return lines
 
 
@@ -68,7 +69,8 @@ def text(results: Sequence[CaseResult], coverages: Sequence[Coverage]) -> str:
 def _coverage_json(cov: Coverage) -> dict[str, Any]:
     return {"config": cov.config, "covered": len(cov.covered), "total": len(cov.entries),
             "percent": round(cov.percent, 1),
-            "uncovered": [{"kind": e.kind, "index": e.index, "label": e.label, "location": loc_json(e.location)}
+            "uncovered": [{"kind": e.kind, "index": e.index, "label": e.label, "location": loc_json(e.location),
+                           "unreachable": e.unreachable}
                           for e in cov.uncovered]}
 
 
