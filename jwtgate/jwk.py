@@ -105,6 +105,8 @@ def parse_jwk(jwk: Any, source: str) -> VerificationKey:
         problem = None
     except _Bad as bad:
         key, detail, problem = None, _detail_guess(jwk, kty_s), str(bad)
+    # a symmetric key's hash would let anyone test guesses of the secret offline: never show one
+    print_id = thumbprint(jwk) if kty_s != "oct" else ""
     return VerificationKey(
         printable["kid"],
         kty_s,
@@ -112,7 +114,7 @@ def parse_jwk(jwk: Any, source: str) -> VerificationKey:
         printable["use"],
         key,
         source,
-        thumbprint(jwk),
+        print_id,
         detail,
         problem,
     )

@@ -63,6 +63,7 @@ class _State:
     last_attempt: float | None = None
     failure: KeySourceError | None = None
     missing: dict[str, float] = field(default_factory=dict)
+    disk_checked: float | None = None
 
 
 # --- the store --------------------------------------------------------------------------------------
@@ -123,6 +124,20 @@ class KeyStore:
                 return decided
             self._refresh_quietly(source, issuer)
             return self._kid_after(source, kid)
+
+    def cached(self, source: str) -> KeySetInfo | None:
+        """What is cached for a source, fresh or not (a file is read); for ``jwks show``. Never fetches."""
+        if source_kind(source) == "file":
+            return self.get_keys(source)
+        state = self._state(source)
+        disk = self.disk.load(source, self.warnings) if state.entry is None else None
+        if disk is not None:
+            state.entry, state.keys, state.origin = disk, tuple(parse_jwks(disk.jwks, disk.jwks_url)), "disk"
+        return None if state.entry is None else self._info(source, state)
+
+    def cached_sources(self) -> list[str]:
+        """Every source with an entry in the disk cache."""
+        return [entry.source for entry in self.disk.all_entries(self.warnings)]
 
     def close(self) -> None:
         if self._own_client and self._client is not None:
@@ -190,11 +205,17 @@ class KeyStore:
         self.warnings.append(message)
 
     def _load(self, source: str, issuer: str | None) -> _State:
-        """Bring in the disk entry when memory has nothing current (another process may have refreshed)."""
+        """Bring in the disk entry when memory has nothing current (another process may have refreshed).
+
+        The disk is consulted at most once per cooldown per source, so an outage costs no file reads.
+        """
         state = self._state(source)
         now = self.clock()
         if source_kind(source) == "file" or (state.entry is not None and now < state.entry.expires_at):
             return state
+        if state.disk_checked is not None and now < state.disk_checked + self.options.cooldown:
+            return state
+        state.disk_checked = now
         disk = self.disk.load(source, self.warnings)
         if disk is not None and issuer is not None and disk.issuer not in (None, issuer):
             disk = None
