@@ -114,10 +114,10 @@ class KeyStore:
             return self._refresh(source, issuer)
 
     def refresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
-        """True when ``kid`` is (now) in the set; refetches at most once per source per cooldown."""
-        decided = self._kid_decision(source, kid, issuer)
-        if decided is not None:
-            return decided
+        """True when ``kid`` is (now) in the set; refetches at most once per source per cooldown.
+
+        Callers queue on the source's lock, so threads arriving during a refetch wait for it and reuse it.
+        """
         with self._lock(source):
             decided = self._kid_decision(source, kid, issuer)
             if decided is not None:
