@@ -43,7 +43,7 @@ _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
 
 
 class KeyFileError(KeySourceError):
-    """A local key file is missing or unreadable: a usage problem (exit 2)."""
+    """A key source that cannot be used as given (missing file, unsupported URL scheme): exit 2."""
 
     code = "jwks.file_unreadable"
     exit_code = 2

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from jwtgate.errors import KeySourceError
-from jwtgate.jwk import load_key_file, parse_jwks
+from jwtgate.jwk import KeyFileError, load_key_file, parse_jwks
 from jwtgate.jwks_cache import CacheEntry
 from jwtgate.jwks_fetch import Fetched, FetchLimits, Get
 from jwtgate.model import Policy, VerificationKey
@@ -45,7 +45,7 @@ def source_kind(source: str) -> SourceKind:
     if lowered.startswith(("http://", "https://")):
         return "discovery" if DISCOVERY_PATH in lowered else "jwks"
     if "://" in source:
-        raise KeySourceError(
+        raise KeyFileError(
             f"key source {source!r}: only http(s) URLs and local files are supported", code="jwks.invalid"
         )
     return "file"
