@@ -28,7 +28,11 @@ Steps = Generator[Get, Fetched, tuple[CacheEntry, tuple[VerificationKey, ...]]]
 
 @dataclass(frozen=True, slots=True)
 class KeySource:
-    """A configured source and the issuer a discovery document behind it must name (None: no check)."""
+    """A configured source and the issuer it belongs to (None: not bound to one issuer).
+
+    A key from an issuer-bound source must only verify that issuer's tokens; for a discovery URL the
+    document's ``issuer`` must also equal it.
+    """
 
     source: str
     issuer: str | None = None
@@ -55,15 +59,8 @@ def sources_for_policy(policy: Policy, extra: Iterable[str] = ()) -> list[KeySou
     """Key sources a config names: issuers[].jwks_url (or discovery), JWT_PUBLIC_KEY_URL, jwtgate.jwks."""
     found: list[KeySource] = [KeySource(s) for s in extra]
     for cfg in policy.jwt.issuers:
-        found.append(
-            KeySource(cfg.jwks_url, None)
-            if cfg.jwks_url
-            else KeySource(discovery_url_for(cfg.issuer), cfg.issuer)
-        )
-    found.extend(
-        KeySource(url, policy.env_issuer if source_kind(url) == "discovery" else None)
-        for url in policy.public_key_urls
-    )
+        found.append(KeySource(cfg.jwks_url or discovery_url_for(cfg.issuer), cfg.issuer))
+    found.extend(KeySource(url, policy.env_issuer) for url in policy.public_key_urls)
     found.extend(KeySource(path) for path in policy.settings.jwks)
     return list(dict.fromkeys(found))
 

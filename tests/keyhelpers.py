@@ -85,7 +85,7 @@ class IdP:
         self.dead = False
         self._lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def base(self) -> str:

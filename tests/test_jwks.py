@@ -101,12 +101,12 @@ jwtgate:
     policy = load_policy(text, "c.yaml", env)
     assert sources_for_policy(policy, ["extra.pem"]) == [
         KeySource("extra.pem"),
-        KeySource("https://sso.example.com/certs"),
+        KeySource("https://sso.example.com/certs", ISSUER),
         KeySource(
             "https://login.example.org/tenant/v2.0/.well-known/openid-configuration",
             "https://login.example.org/tenant/v2.0",
         ),
-        KeySource("https://a/jwks"),
+        KeySource("https://a/jwks", "B"),
         KeySource("https://b/.well-known/openid-configuration", "B"),
         KeySource("local/jwks.json"),
     ]
