@@ -8,11 +8,10 @@ Nothing here prints or reads the clock: the clock, the HTTP clients and the cach
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +37,8 @@ from jwtgate.keysource import (
 from jwtgate.model import VerificationKey
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 __all__ = [
@@ -110,7 +111,9 @@ class KeyStore:
         """Fetch now (conditionally, with the cached ETag), whatever the cache says (``jwks fetch``)."""
         self._require_online(source)
         with self._lock(source):
-            self._load(source, issuer)
+            state = self._load(source, issuer)
+            if state.entry is not None:  # rediscover too: the jwks_uri may have moved
+                state.entry = replace(state.entry, discovered_at=None)
             return self._refresh(source, issuer)
 
     def refresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
@@ -161,6 +164,8 @@ class KeyStore:
 
     async def arefresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
         """Like ``refresh_for_unknown_kid``; callers arriving during the fetch wait for it and reuse it."""
+        import asyncio
+
         pending = self._inflight.get(source)
         if pending is not None:
             await asyncio.wait([pending])
@@ -354,6 +359,8 @@ class KeyStore:
 
     async def _shared(self, source: str, start: Callable[[], Awaitable[KeySetInfo]]) -> KeySetInfo:
         """Single flight: one refresh task per source; everyone awaiting it gets its result."""
+        import asyncio
+
         task = self._inflight.get(source)
         if task is None:
             task = asyncio.ensure_future(start())

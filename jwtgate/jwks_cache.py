@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,6 +110,8 @@ class DiskCache:
 
     def save(self, entry: CacheEntry, warnings: list[str]) -> None:
         """Write atomically (temp file + os.replace); a failure is a warning, never an error."""
+        import tempfile
+
         path = self.path_for(entry.source)
         if path is None:
             return

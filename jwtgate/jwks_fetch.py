@@ -6,7 +6,6 @@ httpx is imported only for typing here; callers pass the client in.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -182,6 +181,8 @@ def fetch(
 
 async def afetch(client: httpx.AsyncClient, req: Get, limits: FetchLimits) -> Fetched:
     """Asynchronous GET with the same checks; the total time is bounded by ``asyncio.timeout``."""
+    import asyncio
+
     import httpx
 
     try:

@@ -299,6 +299,8 @@ def test_discovery_follows_jwks_uri_and_checks_issuer(idp: IdP, make_store: Call
         ["k1"],
     )
     assert (idp.count(disco), idp.count("/realms/acme/certs")) == (1, 1)
+    store.refresh(idp.url(disco), issuer=ISSUER)  # `jwks fetch` rediscovers
+    assert (idp.count(disco), idp.count("/realms/acme/certs")) == (2, 2)
     with pytest.raises(KeySourceError) as err:
         make_store(cache_dir=None).get_keys(idp.url(disco), issuer="https://sso.example.com/realms/other")
     assert err.value.code == "jwks.issuer_mismatch"
