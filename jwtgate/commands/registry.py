@@ -12,9 +12,8 @@ from jwtgate.commands import jwks
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
 
-def register_all(
-    app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer, token_app: typer.Typer, register: Register
-) -> None:
+def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer, token_app: typer.Typer,
+                 register: Register) -> None:
     """Attach every command to its Typer group."""
     # lint
     # jwks
