@@ -3,7 +3,7 @@
 A test file::
 
     config: ../keycloak.yaml        # optional, relative to the test file (``--config`` overrides)
-    keys: ../../sample_tokens/jwks.json   # optional, for token cases
+    jwks: ../../sample_tokens/jwks.json   # optional key source for token cases
     cases:
       - name: users may use the small model
         claims: {resource_access: {litellm: {roles: [litellm-user]}}}   # or  token: path/to/file.jwt
@@ -29,7 +29,7 @@ from jwtgate.model import Decision, Location, Policy, Request
 
 DEFAULT_ROUTE = "/v1/chat/completions"
 CASE_KEYS = ("name", "claims", "token", "model", "route", "expect", "reason", "role", "now")
-FILE_KEYS = ("config", "keys", "cases")
+FILE_KEYS = ("config", "jwks", "cases")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ def load_test_file(path: str) -> TestFile:
         raise _bad(_loc(name, root, "cases") if "cases" in root else Location(name, 1, 1),
                    "the test file needs a non-empty 'cases' list")
     config = _relative(name, root["config"], _loc(name, root, "config"), "config") if "config" in root else None
-    keys = _relative(name, root["keys"], _loc(name, root, "keys"), "keys") if "keys" in root else None
+    keys = _relative(name, root["jwks"], _loc(name, root, "jwks"), "jwks") if "jwks" in root else None
     return TestFile(name, config, keys, tuple(_case(name, cases, i) for i in range(len(cases))))
 
 

@@ -21,7 +21,8 @@ def explain(
                                     "value."),
     claims: str | None = typer.Option(None, "--claims", help="Trace an UNVERIFIED claim set: JSON or @file.json."),
     token: str | None = typer.Option(None, "--token", help="Trace a token after full verification."),
-    keys: list[str] = typer.Option([], "--keys", help="Extra key source for --token (JWKS file or URL)."),
+    jwks: list[str] = typer.Option([], "--jwks", help="Key source for --token (JWKS/PEM file, JWKS or discovery "
+                                   "URL); replaces the config's sources."),
     route: str = typer.Option(DEFAULT_ROUTE, "--route", help="The request route."),
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
 ) -> None:
@@ -39,7 +40,7 @@ def explain(
     if claims is not None:
         code = _trace_claims(policy, read_claims(claims), Request(model, route), fmt)
     elif token is not None:
-        code = _trace_token(policy, token, keys, Request(model, route), fmt)
+        code = _trace_token(policy, token, jwks, Request(model, route), fmt)
     elif model is not None:
         code = _model(policy, model, route, fmt)
     elif role is not None:

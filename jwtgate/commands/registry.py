@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from jwtgate.commands import jwks
+from jwtgate.commands import diff, explain, jwks, test
 
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
@@ -21,12 +21,8 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     register(jwks_app, "show", jwks.show)
     # decode / check-token
     # explain / test / diff
-    from jwtgate.commands.diff import diff
-    from jwtgate.commands.explain import explain
-    from jwtgate.commands.test import test
-
-    register(app, "explain", explain)
-    register(app, "test", test)
-    register(app, "diff", diff)
+    register(app, "explain", explain.explain)
+    register(app, "test", test.test)
+    register(app, "diff", diff.diff)
     # keys / token
     # serve

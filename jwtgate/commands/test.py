@@ -58,6 +58,7 @@ def test(
     raise typer.Exit(1 if low or not all(r.passed for r in results) else 0)
 
 
-def _token_decider() -> TokenDecider | None:
-    """Token verification comes from jwtgate.auth (not in this build yet)."""
-    return None
+def _token_decider() -> TokenDecider:
+    from jwtgate.commands.tokentrace import token_case_decider
+
+    return token_case_decider
