@@ -126,7 +126,7 @@ def test_claims_trace_is_labelled_unverified_with_notes() -> None:
     out = result.stdout
     assert out.startswith("UNVERIFIED claims")
     assert "decision: DENY [policy.model_not_allowed] as internal_user" in out
-    assert "ok   role      'resource_access.litellm.roles' has 'litellm-user' -> internal_user" in out
+    assert "ok   role        'resource_access.litellm.roles' has 'litellm-user' -> internal_user" in out
     assert "LiteLLM would differ:" in out
     assert "iterates it per character" in out
 

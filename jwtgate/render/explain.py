@@ -25,7 +25,7 @@ def render_steps(steps: Iterable[Step], indent: str = "  ") -> list[str]:
     out = []
     for step in steps:
         where = f"  [{line_of(step.location)}]" if step.location is not None else ""
-        out.append(f"{indent}{_MARK[step.status]:<4} {step.name:<9} {step.detail}{where}")
+        out.append(f"{indent}{_MARK[step.status]:<4} {step.name:<11} {step.detail}{where}")
     return out
 
 
@@ -60,7 +60,8 @@ def trace_text(d: Decision, request: Request, label: str) -> str:
     what = f"model '{request.model}' on {request.route}" if request.model else request.route
     lines = [f"{label}", f"request: {what}", f"decision: {_verdict(d)}"]
     if d.reason is not None:
-        lines.append(f"reason: {d.reason.message}  [{line_of(d.reason.location)}]")
+        where = f"  [{line_of(d.reason.location)}]" if d.reason.location else ""
+        lines.append(f"reason: {d.reason.message}{where}")
     if d.identity:
         lines.append("identity: " + ", ".join(f"{k}={v}" for k, v in sorted(d.identity.items())))
     lines.append("trace:")

@@ -37,7 +37,8 @@ def failure_text(r: CaseResult) -> list[str]:
              f"  expected: {_expected(r)}",
              f"  actual:   {_actual(r)}"]
     if r.decision.reason is not None:
-        lines.append(f"  reason:   {r.decision.reason.message}  [{line_of(r.decision.reason.location)}]")
+        where = f"  [{line_of(r.decision.reason.location)}]" if r.decision.reason.location else ""
+        lines.append(f"  reason:   {r.decision.reason.message}{where}")
     lines.append("  trace:")
     lines.extend(render_steps(r.decision.steps, indent="    "))
     return lines
