@@ -58,7 +58,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(obj) != len(pairs):
         names = [k for k, _ in pairs]
         dupes = sorted({k for k in names if names.count(k) > 1})
-        raise ValueError(f"duplicate member name(s) {', '.join(map(repr, dupes))}")
+        raise ValueError(
+            f"duplicate member name(s) {', '.join(map(repr, dupes))} (parsers disagree on which wins)"
+        )
     return obj
 
 
@@ -97,6 +99,19 @@ def _b64_error(segment: str, name: str) -> TokenError:
 
 def decode_json_object(data: bytes, name: str) -> dict[str, Any]:
     """Decode strict UTF-8 JSON whose top level is an object."""
+    try:  # fast path: UTF-8 text starting with "{", the C scanner directly, then only whitespace
+        text = data.decode("utf-8")
+        if text[:1] == "{":
+            value, end = _SCAN(text, 0)
+            if end == len(text) or not text[end:].strip(_JSON_WS):
+                return value  # type: ignore[no-any-return]
+    except (ValueError, RecursionError, StopIteration):
+        pass
+    return _decode_slow(data, name)
+
+
+def _decode_slow(data: bytes, name: str) -> dict[str, Any]:
+    """The careful path: leading whitespace is fine, anything else gets a precise message."""
     if data.startswith(b"\xef\xbb\xbf"):
         raise _malformed(f"the {name} starts with a byte-order mark; JWT JSON must be UTF-8 without a BOM")
     if b"\x00" in data:
@@ -106,14 +121,7 @@ def decode_json_object(data: bytes, name: str) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise _malformed(f"the {name} is not valid UTF-8 (byte {exc.start})") from None
     try:
-        if text[:1] == "{":  # fast path: the C scanner directly, then only whitespace may follow
-            value, end = _SCAN(text, 0)
-            if end != len(text) and text[end:].strip(_JSON_WS):
-                raise ValueError(f"extra data after the object at char {end}")
-        else:
-            value = _DECODER.decode(text)
-    except StopIteration as exc:
-        raise _malformed(f"the {name} is not valid JSON: no value at char {exc.value}") from None
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise _malformed(f"the {name} is not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(value, dict):

@@ -25,60 +25,100 @@ _ORDERS = {
         "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973", 16
     ),
     "secp521r1": int(
-        "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D"
-        "03BB5C9B8899C47AEBB6FB71E91386409",
-        16,
+        "01" + "F" * 65 + "A51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409", 16
     ),
     "secp256k1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141,
 }
 
 
+Verifier = Callable[[bytes, bytes], bool]
+"""``verifier(signature, signing_input) -> bool``, bound to one key; never raises on a bad signature."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlgSpec:
-    """What an ``alg`` needs: the JWK ``kty``, the key class, a curve (EC/OKP) and how to check."""
+    """What an ``alg`` needs: the JWK ``kty``, the key class, a curve (EC) and how to bind a verifier."""
 
     name: str
     kty: str
     key_types: tuple[type, ...]
     curve: str | None
-    check: Callable[[Any, bytes, bytes], bool]
+    prepare: Callable[[Any], Verifier]
 
 
-def _rsa(
-    pad: padding.AsymmetricPadding, hash_alg: hashes.HashAlgorithm
-) -> Callable[[Any, bytes, bytes], bool]:
-    def check(key: rsa.RSAPublicKey, sig: bytes, data: bytes) -> bool:
-        if len(sig) != (key.key_size + 7) // 8:
-            return False
-        key.verify(sig, data, pad, hash_alg)
-        return True
+def _rsa(pad: padding.AsymmetricPadding, hash_alg: hashes.HashAlgorithm) -> Callable[[Any], Verifier]:
+    def prepare(key: rsa.RSAPublicKey) -> Verifier:
+        size = (key.key_size + 7) // 8
+        verify = key.verify
 
-    return check
+        def check(sig: bytes, data: bytes) -> bool:
+            if len(sig) != size:
+                return False
+            try:
+                verify(sig, data, pad, hash_alg)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return check
+
+    return prepare
 
 
-def _ecdsa(curve: str, size: int, hash_alg: hashes.HashAlgorithm) -> Callable[[Any, bytes, bytes], bool]:
+def _der_int(value: bytes) -> bytes:
+    value = value.lstrip(b"\0")
+    if value[0] & 0x80:
+        return b"\x02" + bytes((len(value) + 1,)) + b"\0" + value
+    return b"\x02" + bytes((len(value),)) + value
+
+
+def raw_to_der(r: bytes, s: bytes) -> bytes:
+    """DER ``SEQUENCE { INTEGER r, INTEGER s }`` of positive big-endian ``r``, ``s``."""
+    if len(r) > 60:  # P-521: the sequence may need a long-form length
+        return encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+    body = _der_int(r) + _der_int(s)
+    return b"\x30" + bytes((len(body),)) + body
+
+
+def _ecdsa(curve: str, size: int, hash_alg: hashes.HashAlgorithm) -> Callable[[Any], Verifier]:
     order = _ORDERS[curve].to_bytes(size, "big")  # big-endian bytes of one length compare like ints
     zero = bytes(size)
     algorithm = ec.ECDSA(hash_alg)
 
-    def check(key: ec.EllipticCurvePublicKey, sig: bytes, data: bytes) -> bool:
-        if len(sig) != 2 * size:
+    def prepare(key: ec.EllipticCurvePublicKey) -> Verifier:
+        verify = key.verify
+
+        def check(sig: bytes, data: bytes) -> bool:
+            if len(sig) != 2 * size:
+                return False
+            r, s = sig[:size], sig[size:]
+            if not (zero < r < order and zero < s < order):
+                return False  # "psychic signatures" (r = s = 0) and out-of-range values
+            try:
+                verify(raw_to_der(r, s), data, algorithm)
+            except (InvalidSignature, ValueError):
+                return False
+            return True
+
+        return check
+
+    return prepare
+
+
+def _eddsa(key: ed25519.Ed25519PublicKey | ed448.Ed448PublicKey) -> Verifier:
+    size = 64 if isinstance(key, ed25519.Ed25519PublicKey) else 114
+    verify = key.verify
+
+    def check(sig: bytes, data: bytes) -> bool:
+        if len(sig) != size:
             return False
-        r, s = sig[:size], sig[size:]
-        if not (zero < r < order and zero < s < order):
-            return False  # "psychic signatures" (r = s = 0) and out-of-range values
-        der = encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
-        key.verify(der, data, algorithm)
+        try:
+            verify(sig, data)
+        except (InvalidSignature, ValueError):
+            return False
         return True
 
     return check
-
-
-def _eddsa(key: ed25519.Ed25519PublicKey | ed448.Ed448PublicKey, sig: bytes, data: bytes) -> bool:
-    if len(sig) != (64 if isinstance(key, ed25519.Ed25519PublicKey) else 114):
-        return False
-    key.verify(sig, data)
-    return True
 
 
 def _pss(hash_alg: hashes.HashAlgorithm) -> padding.PSS:
@@ -120,12 +160,9 @@ def key_misfit(spec: AlgSpec, kty: str, key: Any) -> str | None:
     return None
 
 
-def check_signature(spec: AlgSpec, key: Any, signature: bytes, signing_input: bytes) -> bool:
-    """True when ``signature`` is a valid ``spec.name`` signature of ``signing_input`` by ``key``."""
-    try:
-        return spec.check(key, signature, signing_input)
-    except (InvalidSignature, ValueError):
-        return False
+def make_verifier(spec: AlgSpec, kty: str, key: Any) -> Verifier | str:
+    """A verifier bound to ``key`` for ``spec.name``, or why the key does not fit the algorithm."""
+    return key_misfit(spec, kty, key) or spec.prepare(key)
 
 
 def check_hmac(alg: str, secret: bytes, signature: bytes, signing_input: bytes) -> bool:

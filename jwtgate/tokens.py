@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from jwtgate.errors import TokenError
 from jwtgate.jose import ParsedToken, parse_token
@@ -22,10 +22,9 @@ from jwtgate.signatures import (
     DEFAULT_ALGORITHMS,
     HMAC_ALGORITHMS,
     SUPPORTED_ALGORITHMS,
-    AlgSpec,
+    Verifier,
     check_hmac,
-    check_signature,
-    key_misfit,
+    make_verifier,
 )
 from jwtgate.tokencache import VerifiedCache
 from jwtgate.tokenerrors import PYJWT_ERROR_CODES, translate_pyjwt_error
@@ -68,12 +67,16 @@ def allowed_algorithms(configured: tuple[str, ...] | None, has_hmac_secret: bool
 
 def _check_alg(header: dict[str, Any], rules: TokenRules, has_secret: bool) -> str:
     alg = header.get("alg")
+    if type(alg) is str and alg in allowed_algorithms(rules.algorithms, has_secret):
+        return alg  # "none" is never in the allow-list
+    _refuse_alg(alg, rules, has_secret)
+
+
+def _refuse_alg(alg: Any, rules: TokenRules, has_secret: bool) -> NoReturn:
     if not isinstance(alg, str) or not alg:
         raise _fail("token.malformed", "the header has no 'alg' (a string naming the signature algorithm)")
     if alg.lower() == "none":
         raise _fail("token.alg_none", f"alg {_show(alg)} (an unsigned token) is always refused")
-    if alg in allowed_algorithms(rules.algorithms, has_secret):
-        return alg
     if alg in HMAC_ALGORITHMS and not has_secret:
         hint = "HMAC needs a shared secret in jwtgate.hmac_secret; keys from a JWKS or PEM never verify it"
     elif alg not in SUPPORTED_ALGORITHMS:
@@ -114,19 +117,26 @@ def _describe(keys: Sequence[VerificationKey]) -> str:
 
 
 def _by_kid(kid: str, keys: Sequence[VerificationKey]) -> VerificationKey:
-    found = [k for k in keys if k.kid == kid and k.problem is None]
-    if len(found) == 1:
-        return found[0]
+    match = None
+    for key in keys:
+        if key.kid == kid and key.problem is None:
+            if match is not None:
+                raise _fail("key.ambiguous", f"several usable keys share kid {_show(kid)}; fix the key set")
+            match = key
+    if match is None:
+        raise _kid_not_found(kid, keys)
+    return match
+
+
+def _kid_not_found(kid: str, keys: Sequence[VerificationKey]) -> TokenError:
     usable = [k for k in keys if k.problem is None]
-    if found:
-        raise _fail("key.ambiguous", f"{len(found)} usable keys share kid {_show(kid)}; fix the key set")
     unusable = next((k for k in keys if k.kid == kid), None)
     why = (
         f"; the key with that kid from {unusable.source} is not usable: {unusable.problem}"
         if unusable
         else ""
     )
-    raise _fail(
+    return _fail(
         "key.not_found",
         f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; if the issuer rotated its "
         "keys, refetch them (jwtgate jwks fetch), else the token was not issued by a trusted issuer",
@@ -147,18 +157,41 @@ def _select_key(kid: str | None, keys: Sequence[VerificationKey], rules: TokenRu
     raise _fail("key.ambiguous", f"the token has no kid and {why}; ask the IdP to put a kid in the header")
 
 
-def _check_key_fits(spec: AlgSpec, key: VerificationKey) -> None:
+# Verifiers bound to a key, per (key, alg): the fit check and the key's constants run once per key.
+# Entries hold the key itself, so an id() is never reused while its entry lives.
+_VERIFIERS: dict[int, tuple[VerificationKey, dict[str, Verifier]]] = {}
+_VERIFIERS_SIZE = 1024
+
+
+def _verifier(key: VerificationKey, alg: str) -> Verifier:
+    entry = _VERIFIERS.get(id(key))
+    if entry is not None and entry[0] is key:
+        verifier = entry[1].get(alg)
+        if verifier is not None:
+            return verifier
+    return _prepare_verifier(key, alg)
+
+
+def _prepare_verifier(key: VerificationKey, alg: str) -> Verifier:
+    spec = ALGORITHMS[alg]
     if key.kty == "oct":
         raise _fail(
             "token.alg_key_mismatch",
             f"key {_show(key.kid)} from {key.source} is a symmetric (oct) key; keys from a key set never "
             "verify tokens, configure HMAC secrets in jwtgate.hmac_secret",
         )
-    misfit = key_misfit(spec, key.kty, key.key)
-    if misfit is None and key.alg is not None and key.alg != spec.name:
-        misfit = f"the key declares alg {key.alg}, the token says {spec.name}"
-    if misfit is not None:
-        raise _fail("token.alg_key_mismatch", f"{misfit} (key {_show(key.kid)} from {key.source})")
+    made = make_verifier(spec, key.kty, key.key)
+    if not isinstance(made, str) and key.alg is not None and key.alg != alg:
+        made = f"the key declares alg {key.alg}, the token says {alg}"
+    if isinstance(made, str):
+        raise _fail("token.alg_key_mismatch", f"{made} (key {_show(key.kid)} from {key.source})")
+    if len(_VERIFIERS) >= _VERIFIERS_SIZE:
+        _VERIFIERS.clear()
+    entry = _VERIFIERS.get(id(key))
+    if entry is None or entry[0] is not key:
+        entry = _VERIFIERS[id(key)] = (key, {})
+    entry[1][alg] = made
+    return made
 
 
 def _hmac_key(alg: str, kid: str | None) -> VerificationKey:
@@ -178,10 +211,8 @@ def _check_signature(
         key = _hmac_key(alg, kid)
         valid = check_hmac(alg, secret, parsed.signature, parsed.signing_input)
     else:
-        spec = ALGORITHMS[alg]
         key = _select_key(kid, keys, rules)
-        _check_key_fits(spec, key)
-        valid = check_signature(spec, key.key, parsed.signature, parsed.signing_input)
+        valid = _verifier(key, alg)(parsed.signature, parsed.signing_input)
     if not valid:
         raise _fail(
             "token.signature_invalid",
@@ -251,9 +282,7 @@ def _check_required(claims: dict[str, Any], require: Sequence[str]) -> None:
         )
 
 
-def _check_issuer(claims: dict[str, Any], issuer: str | None) -> None:
-    if issuer is None:
-        return
+def _check_issuer(claims: dict[str, Any], issuer: str) -> None:
     actual = claims.get("iss")
     if actual != issuer:
         shown = "no 'iss' claim" if actual is None else f"iss {_show(actual, 120)}"
@@ -268,9 +297,7 @@ def _aud_type(aud: Any) -> TokenError:
     return _fail("token.claim_type", f"claim 'aud' must be a string or a list of strings, got {_show(aud)}")
 
 
-def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...] | None) -> None:
-    if audiences is None:
-        return
+def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...]) -> None:
     aud = claims.get("aud")
     if aud is None:
         raise _fail(
@@ -298,10 +325,14 @@ def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...] | None) -
 
 def check_claims(claims: dict[str, Any], rules: TokenRules, *, now: float) -> None:
     """Check required claims, time claims, issuer and audience; raise ``TokenError`` on the first failure."""
-    _check_required(claims, rules.require)
+    for name in rules.require:
+        if claims.get(name) is None:
+            _check_required(claims, rules.require)
     _check_times(claims, now, rules.leeway)
-    _check_issuer(claims, rules.issuer)
-    _check_audience(claims, rules.audiences)
+    if rules.issuer is not None:
+        _check_issuer(claims, rules.issuer)
+    if rules.audiences is not None:
+        _check_audience(claims, rules.audiences)
 
 
 # --- the one entry point ----------------------------------------------------------------------------
@@ -316,8 +347,9 @@ def verify_token(
     hmac_secret: bytes | None = None,
 ) -> VerifiedToken:
     """Verify header, key, signature and claims of a parsed token; raise ``TokenError`` on any failure."""
-    alg = _check_alg(parsed.header, rules, bool(hmac_secret))
-    _check_header(parsed.header)
+    header = parsed.header
+    alg = _check_alg(header, rules, bool(hmac_secret))
+    _check_header(header)
     key = _check_signature(parsed, alg, keys, rules, hmac_secret)
     check_claims(parsed.claims, rules, now=now)
-    return VerifiedToken(header=parsed.header, claims=parsed.claims, key=key, fingerprint=parsed.fingerprint)
+    return VerifiedToken(header, parsed.claims, key, parsed.fingerprint)
