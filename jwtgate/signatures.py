@@ -150,10 +150,17 @@ SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(ALGORITHMS) | frozenset(HMAC_HA
 _PUBLIC_KEY_MARKERS = (b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")
 
 
+def _kind(key: Any) -> str:
+    names = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", ed25519.Ed25519PublicKey: "Ed25519"}
+    return next((name for cls, name in names.items() if isinstance(key, cls)), type(key).__name__)
+
+
 def key_misfit(spec: AlgSpec, kty: str, key: Any) -> str | None:
     """Why ``key`` (declared ``kty``) cannot verify ``spec.name``, or None if it fits."""
-    if kty != spec.kty or not isinstance(key, spec.key_types):
-        return f"{spec.name} needs a {spec.kty} key, the selected key is {kty}"
+    if kty != spec.kty:
+        return f"{spec.name} needs an {spec.kty} key, the selected key is {kty}"
+    if not isinstance(key, spec.key_types):
+        return f"the selected key says kty {kty} but holds an {_kind(key)} key; fix the key source"
     curve = getattr(key, "curve", None)
     if spec.curve is not None and (curve is None or curve.name != spec.curve):
         return f"{spec.name} needs curve {spec.curve}, the selected key is on {getattr(curve, 'name', '?')}"

@@ -36,6 +36,7 @@ __all__ = [
     "allowed_algorithms",
     "parse_token",
     "translate_pyjwt_error",
+    "verify_compact",
     "verify_token",
 ]
 
@@ -353,3 +354,24 @@ def verify_token(
     key = _check_signature(parsed, alg, keys, rules, hmac_secret)
     check_claims(parsed.claims, rules, now=now)
     return VerifiedToken(header, parsed.claims, key, parsed.fingerprint)
+
+
+def verify_compact(
+    token: str,
+    keys: Sequence[VerificationKey],
+    rules: TokenRules,
+    *,
+    now: float,
+    hmac_secret: bytes | None = None,
+    cache: VerifiedCache | None = None,
+) -> VerifiedToken:
+    """``parse_token`` + ``verify_token`` through ``cache`` when given (one cache per key set and rules)."""
+    if cache is not None:
+        hit = cache.get(token, now)
+        if hit is not None:
+            return hit
+    parsed = parse_token(token, max_bytes=rules.max_token_bytes)
+    verified = verify_token(parsed, keys, rules, now=now, hmac_secret=hmac_secret)
+    if cache is not None:
+        cache.put(token, verified, now)
+    return verified
