@@ -314,8 +314,11 @@ def _signature_cases() -> list[object]:
     der = private_key("ES256").sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
     return [
         pytest.param(_tampered(token, sub="admin"), "RSA", id="payload-tampered"),
-        pytest.param(f"{token.rsplit('.', 1)[0]}.{b64(parse_token(token).signature[:-3])}", "RSA",
-                     id="signature-truncated"),
+        pytest.param(
+            f"{token.rsplit('.', 1)[0]}.{b64(parse_token(token).signature[:-3])}",
+            "RSA",
+            id="signature-truncated",
+        ),
         pytest.param(token.rsplit(".", 1)[0] + ".", "RSA", id="signature-stripped"),
         pytest.param(mint("RS256", "RSA-attacker"), "RSA", id="signed-by-another-key"),
         pytest.param(f"{head}.{body}.{b64(bytes(64))}", "ES256", id="psychic-ecdsa-r-s-zero"),
