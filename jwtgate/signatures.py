@@ -65,19 +65,16 @@ def _rsa(pad: padding.AsymmetricPadding, hash_alg: hashes.HashAlgorithm) -> Call
     return prepare
 
 
-def _der_int(value: bytes) -> bytes:
-    value = value.lstrip(b"\0")
-    if value[0] & 0x80:
-        return b"\x02" + bytes((len(value) + 1,)) + b"\0" + value
-    return b"\x02" + bytes((len(value),)) + value
-
-
 def raw_to_der(r: bytes, s: bytes) -> bytes:
-    """DER ``SEQUENCE { INTEGER r, INTEGER s }`` of positive big-endian ``r``, ``s``."""
+    """DER ``SEQUENCE { INTEGER r, INTEGER s }`` of non-zero big-endian ``r``, ``s`` of equal length."""
     if len(r) > 60:  # P-521: the sequence may need a long-form length
         return encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
-    body = _der_int(r) + _der_int(s)
-    return b"\x30" + bytes((len(body),)) + body
+    r, s = r.lstrip(b"\0"), s.lstrip(b"\0")
+    if r[0] & 0x80:
+        r = b"\0" + r
+    if s[0] & 0x80:
+        s = b"\0" + s
+    return b"\x30" + bytes((len(r) + len(s) + 4, 2, len(r))) + r + bytes((2, len(s))) + s
 
 
 def _ecdsa(curve: str, size: int, hash_alg: hashes.HashAlgorithm) -> Callable[[Any], Verifier]:

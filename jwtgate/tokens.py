@@ -34,6 +34,7 @@ __all__ = [
     "ParsedToken",
     "VerifiedCache",
     "allowed_algorithms",
+    "check_claims",
     "parse_token",
     "translate_pyjwt_error",
     "verify_compact",
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 _TYPES = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+jwt"})
+_HMAC = frozenset(HMAC_ALGORITHMS)
 _HMAC_KEY_SOURCE = "jwtgate.hmac_secret"
 _MAX_TIME = 2**53  # larger integers are no time and would overflow a float
 
@@ -68,9 +70,11 @@ def allowed_algorithms(configured: tuple[str, ...] | None, has_hmac_secret: bool
 
 def _check_alg(header: dict[str, Any], rules: TokenRules, has_secret: bool) -> str:
     alg = header.get("alg")
-    if type(alg) is str and alg in allowed_algorithms(rules.algorithms, has_secret):
-        return alg  # "none" is never in the allow-list
-    _refuse_alg(alg, rules, has_secret)
+    if type(alg) is not str or alg not in allowed_algorithms(rules.algorithms, has_secret):
+        _refuse_alg(alg, rules, has_secret)  # "none" is never in the allow-list
+    if "crit" in header or "typ" in header or type(header.get("kid", "")) is not str:
+        _check_header(header)
+    return alg
 
 
 def _refuse_alg(alg: Any, rules: TokenRules, has_secret: bool) -> NoReturn:
@@ -206,7 +210,7 @@ def _check_signature(
     parsed: ParsedToken, alg: str, keys: Sequence[VerificationKey], rules: TokenRules, secret: bytes | None
 ) -> VerificationKey:
     kid = parsed.header.get("kid")
-    if alg in HMAC_ALGORITHMS:
+    if alg in _HMAC:
         if not secret:  # unreachable: _check_alg allows HS* only with a secret
             raise _fail("token.alg_not_allowed", f"{alg} needs jwtgate.hmac_secret")
         key = _hmac_key(alg, kid)
@@ -253,7 +257,14 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
 
 
 def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
-    exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if not (  # fast path: three integers in range; anything else gets the careful per-claim check
+        type(exp) is type(nbf) is type(iat) is int
+        and -_MAX_TIME < exp < _MAX_TIME
+        and -_MAX_TIME < nbf < _MAX_TIME
+        and -_MAX_TIME < iat < _MAX_TIME
+    ):
+        exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
     if exp is not None and now - leeway >= exp:
         raise _fail(
             "token.expired",
@@ -350,7 +361,6 @@ def verify_token(
     """Verify header, key, signature and claims of a parsed token; raise ``TokenError`` on any failure."""
     header = parsed.header
     alg = _check_alg(header, rules, bool(hmac_secret))
-    _check_header(header)
     key = _check_signature(parsed, alg, keys, rules, hmac_secret)
     check_claims(parsed.claims, rules, now=now)
     return VerifiedToken(header, parsed.claims, key, parsed.fingerprint)
