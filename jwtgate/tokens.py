@@ -27,19 +27,27 @@ from jwtgate.signatures import (
     make_verifier,
 )
 from jwtgate.tokencache import VerifiedCache
-from jwtgate.tokenerrors import PYJWT_ERROR_CODES, translate_pyjwt_error
 
 __all__ = [
-    "PYJWT_ERROR_CODES",
     "ParsedToken",
     "VerifiedCache",
     "allowed_algorithms",
     "check_claims",
     "parse_token",
-    "translate_pyjwt_error",
     "verify_compact",
     "verify_token",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``PYJWT_ERROR_CODES`` and ``translate_pyjwt_error`` live in ``jwtgate.tokenerrors``; re-exported
+    lazily so that verifying a token never imports PyJWT (~150 ms)."""
+    if name in ("PYJWT_ERROR_CODES", "translate_pyjwt_error"):
+        from jwtgate import tokenerrors
+
+        return getattr(tokenerrors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TYPES = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+jwt"})
 _HMAC = frozenset(HMAC_ALGORITHMS)

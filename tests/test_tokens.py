@@ -6,6 +6,8 @@ import dataclasses
 import inspect
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import jwt
@@ -16,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jwt import exceptions as jwt_exc
 
+import jwtgate.tokens
 from jwtgate.errors import TokenError
 from jwtgate.jose import parse_token
 from jwtgate.model import TokenRules, VerificationKey, VerifiedToken
@@ -493,6 +496,13 @@ def _pyjwt_error_classes() -> list[type[BaseException]]:
     return [
         cls for _, cls in inspect.getmembers(jwt_exc, inspect.isclass) if issubclass(cls, jwt_exc.PyJWTError)
     ]
+
+
+def test_verifying_never_imports_pyjwt() -> None:
+    code = "import sys, jwtgate.tokens; print('jwt' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert jwtgate.tokens.translate_pyjwt_error is translate_pyjwt_error  # lazy re-export
 
 
 def test_every_pyjwt_exception_maps_to_a_reason_code() -> None:
