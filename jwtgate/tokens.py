@@ -176,15 +176,6 @@ _VERIFIERS: dict[int, tuple[VerificationKey, dict[str, Verifier]]] = {}
 _VERIFIERS_SIZE = 1024
 
 
-def _verifier(key: VerificationKey, alg: str) -> Verifier:
-    entry = _VERIFIERS.get(id(key))
-    if entry is not None and entry[0] is key:
-        verifier = entry[1].get(alg)
-        if verifier is not None:
-            return verifier
-    return _prepare_verifier(key, alg)
-
-
 def _prepare_verifier(key: VerificationKey, alg: str) -> Verifier:
     spec = ALGORITHMS[alg]
     if key.kty == "oct":
@@ -225,7 +216,9 @@ def _check_signature(
         valid = check_hmac(alg, secret, parsed.signature, parsed.signing_input)
     else:
         key = _select_key(kid, keys, rules)
-        valid = _verifier(key, alg)(parsed.signature, parsed.signing_input)
+        entry = _VERIFIERS.get(id(key))  # inlined _verifier() fast path
+        verifier = entry[1].get(alg) if entry is not None and entry[0] is key else None
+        valid = (verifier or _prepare_verifier(key, alg))(parsed.signature, parsed.signing_input)
     if not valid:
         raise _fail(
             "token.signature_invalid",
@@ -349,9 +342,9 @@ def check_claims(claims: dict[str, Any], rules: TokenRules, *, now: float) -> No
         if claims.get(name) is None:
             _check_required(claims, rules.require)
     _check_times(claims, now, rules.leeway)
-    if rules.issuer is not None:
+    if rules.issuer is not None and claims.get("iss") != rules.issuer:
         _check_issuer(claims, rules.issuer)
-    if rules.audiences is not None:
+    if rules.audiences is not None and not (type(aud := claims.get("aud")) is str and aud in rules.audiences):
         _check_audience(claims, rules.audiences)
 
 
