@@ -16,6 +16,12 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     # lint
     # jwks
     # decode / check-token
+    from jwtgate.commands import check_token, decode
+    register(app, "decode", decode.decode)
+    register(app, "check-token", check_token.check_token)
     # explain / test / diff
     # keys / token
+    from jwtgate.commands import keys
+    register(keys_app, "generate", keys.keys_generate)
+    register(token_app, "mint", keys.token_mint)
     # serve
