@@ -72,10 +72,15 @@ def _key_members(key: PrivateKey) -> dict[str, str]:
     return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
 
 
-def thumbprint(key: PrivateKey) -> str:
-    """RFC 7638 SHA-256 thumbprint of the public key (the default kid)."""
-    canonical = json.dumps(_key_members(key), separators=(",", ":"), sort_keys=True)
+def jwk_thumbprint(members: Mapping[str, str]) -> str:
+    """RFC 7638 SHA-256 thumbprint of a JWK's required members."""
+    canonical = json.dumps(dict(members), separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def thumbprint(key: PrivateKey) -> str:
+    """RFC 7638 thumbprint of the public key (the default kid)."""
+    return jwk_thumbprint(_key_members(key))
 
 
 def public_jwk(key: PrivateKey, *, kid: str, alg: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import TextIO
 from jwtgate.errors import UsageError
 
 MAX_INPUT_BYTES = 1024 * 1024
-_BEARER = re.compile(r"(?i)^bearer\s+")
+_BEARER = re.compile(r"(?i)^bearer(?:\s+|$)")
 _HOW = "pass the token itself, '-' to read it from stdin, or '@FILE' to read it from a file"
 
 
