@@ -15,6 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 ISS="https://sso.example.com/realms/acme"
 EXP=4070908800            # 2099-01-01T00:00:00Z: far-future expiry so the samples keep working
 NOW=2026-01-01T00:00:00Z  # iat of every sample token
+AZ_TENANT=00000000-0000-0000-0000-000000000000
 
 "${jg[@]}" keys generate --alg RS256 --kid sample-rs256 --out "$tmp/rs256" >/dev/null
 "${jg[@]}" keys generate --alg ES256 --kid sample-es256 --out "$tmp/es256" >/dev/null
@@ -42,6 +43,10 @@ mint attacker forged.jwt --kid sample-rs256 --audience litellm --claim exp=$EXP 
   --claim sub=mallory --claim email=mallory@acme.example
 mint es256 dave-user-es256.jwt --kid sample-es256 --audience litellm --claim exp=$EXP \
   --claims "$(roles '["litellm-user"]')" --claim sub=dave --claim email=dave@acme.example
+# For sample_configs/azure-ad.yaml: app roles in the top-level "roles" claim, user id in "oid".
+mint rs256 azure-user.jwt --kid sample-rs256 --issuer "https://login.microsoftonline.com/$AZ_TENANT/v2.0" \
+  --audience api://litellm-gateway --claim exp=$EXP --claim 'roles=["LLM.User"]' \
+  --claim oid=11111111-2222-3333-4444-555555555555 --claim sub=erin
 
 # One public JWKS with both real keys (never the attacker's).
 python3 - "$tmp/rs256/jwks.json" "$tmp/es256/jwks.json" > sample_tokens/jwks.json <<'PY'
