@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from jwtgate.commands import jwks
+
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
 
@@ -15,6 +17,8 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     """Attach every command to its Typer group."""
     # lint
     # jwks
+    register(jwks_app, "fetch", jwks.fetch)
+    register(jwks_app, "show", jwks.show)
     # decode / check-token
     from jwtgate.commands import check_token, decode
     register(app, "decode", decode.decode)
