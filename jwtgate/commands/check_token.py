@@ -9,34 +9,32 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from jwtgate.commands.common import FORMAT_HELP, OutputFormat, console, echo_json
+from jwtgate.commands.common import check_format, dump_json
 from jwtgate.commands.decode import TOKEN_HELP
 
 if TYPE_CHECKING:
     from jwtgate.auth import AuthTrace
-    from jwtgate.jwks import KeyStore
     from jwtgate.model import Decision, Policy, Request
 
 DEFAULT_ROUTE = "/v1/chat/completions"
 
 
-def key_store(policy: Policy, *, cache_dir: Path | None, offline: bool, clock: Any = time.time) -> KeyStore:
-    """The CLI's key store: on-disk cache (``--cache-dir``, ``$JWTGATE_CACHE_DIR``, XDG), sync HTTP."""
-    from jwtgate.jwks import KeyStore, KeyStoreOptions
-    from jwtgate.jwks_cache import default_cache_dir
-
-    directory = cache_dir if cache_dir is not None else default_cache_dir(os.environ, Path.home())
-    return KeyStore(clock=clock, cache_dir=directory, options=KeyStoreOptions.from_policy(policy), offline=offline)
-
-
 def run_check(policy: Policy, token: str, request: Request, *, sources: list[str], now: float | None,
               leeway: float | None, cache_dir: Path | None, offline: bool) -> tuple[AuthTrace, Decision | None]:
-    """Authenticator.trace, then decide() on the verified claims (no decision for a refused token)."""
+    """Authenticator.trace, then decide() on the verified claims (no decision for a refused token).
+
+    Keys come from the on-disk cache (``cache_dir``, else ``$JWTGATE_CACHE_DIR`` or the XDG cache dir),
+    fetched when missing unless ``offline``; store warnings go to stderr.
+    """
     from jwtgate.auth import Authenticator
+    from jwtgate.jwks import KeyStore, KeyStoreOptions
+    from jwtgate.jwks_cache import default_cache_dir
     from jwtgate.policy import decide
 
-    store = key_store(policy, cache_dir=cache_dir, offline=offline)
-    trace = Authenticator(policy, store, extra_sources=sources, leeway=leeway).trace(token, now=now)
+    directory = cache_dir if cache_dir is not None else default_cache_dir(os.environ, Path.home())
+    with KeyStore(clock=time.time, cache_dir=directory, options=KeyStoreOptions.from_policy(policy),
+                  offline=offline) as store:
+        trace = Authenticator(policy, store, extra_sources=sources, leeway=leeway).trace(token, now=now)
     for warning in store.warnings:
         typer.echo(f"warning: {warning}", err=True)
     if trace.verified is None:
@@ -58,31 +56,35 @@ def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, no
 
 
 def render_text(trace: AuthTrace, decision: Decision | None) -> None:
-    """Every step with its mark, the notes, then ALLOWED or DENIED [code]."""
-    from jwtgate.render.decision import render_trace_text, render_verdict_text
+    """Every step with its mark, the notes, then ALLOWED or DENIED [code] (and the error's hint)."""
+    from rich.text import Text
 
-    out = console()
+    from jwtgate.render.decision import render_trace_text, render_verdict_text, stdout_console
+
+    out = stdout_console()
     steps = (*trace.steps, *(decision.steps if decision else ()))
     render_trace_text(steps, decision.notes if decision else (), out)
-    allowed = decision is not None and decision.allowed
+    allowed = trace.error is None and decision is not None and decision.allowed
     render_verdict_text(allowed, trace.error or (decision.reason if decision else None), out)
     if trace.error is not None and trace.error.hint:
-        out.print(f"hint: {trace.error.hint}", markup=False)
+        out.print(Text(f"hint: {trace.error.hint}"))
 
 
 def check_token(
     token: str = typer.Argument(..., metavar="TOKEN", help=TOKEN_HELP, show_default=False),
     config: Path = typer.Option(..., "--config", "-c", help="The gateway config (LiteLLM YAML)."),
     jwks: list[str] = typer.Option([], "--jwks", metavar="SRC",
-                                   help="Extra key source: a JWKS file, JWKS URL or OIDC discovery URL. Repeatable."),
+                                   help="Key source instead of the config's: a JWKS file, JWKS URL or OIDC "
+                                        "discovery URL. Repeatable."),
     model: str | None = typer.Option(None, "--model", help="The model the request asks for."),
     route: str = typer.Option(DEFAULT_ROUTE, "--route", help="The route the request calls."),
     now: str | None = typer.Option(None, "--now", metavar="TIME", help="Evaluate at TIME (ISO 8601 or epoch s)."),
-    leeway: float | None = typer.Option(None, "--leeway", metavar="S", min=0, help="Clock leeway in seconds."),
-    offline: bool = typer.Option(False, "--offline", help="Use only cached keys; never fetch."),
+    leeway: float | None = typer.Option(None, "--leeway", metavar="S", min=0,
+                                        help="Clock leeway in seconds (default: jwtgate.leeway, 30 s)."),
+    offline: bool = typer.Option(False, "--offline", help="Use only cached keys and local files; never fetch."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Key cache dir (default: $JWTGATE_CACHE_DIR "
                                           "or the XDG cache dir)."),
-    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help=FORMAT_HELP),
+    output: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
 ) -> None:
     """Verify TOKEN against the config's keys and rules, then decide as the gateway would.
 
@@ -94,15 +96,14 @@ def check_token(
     from jwtgate.timefmt import parse_instant
     from jwtgate.tokenarg import read_token_arg
 
+    check_format(output, ("text", "json"))
     when = parse_instant(now) if now is not None else None
     policy = require_loadable(load_policy_file(str(config), os.environ))
-    text = read_token_arg(token)
     request = Request(model=model, route=route)
-    trace, decision = run_check(policy, text, request, sources=jwks, now=when, leeway=leeway,
+    trace, decision = run_check(policy, read_token_arg(token), request, sources=jwks, now=when, leeway=leeway,
                                 cache_dir=cache_dir, offline=offline)
-    if output is OutputFormat.json:
-        echo_json(trace_json(trace, decision, request, when))
+    if output == "json":
+        dump_json(trace_json(trace, decision, request, when))
     else:
         render_text(trace, decision)
-    allowed = trace.error is None and decision is not None and decision.allowed
-    raise typer.Exit(0 if allowed else 1)
+    raise typer.Exit(0 if trace.error is None and decision is not None and decision.allowed else 1)

@@ -6,14 +6,14 @@ import time
 
 import typer
 
-from jwtgate.commands.common import FORMAT_HELP, OutputFormat, console, echo_json
+from jwtgate.commands.common import check_format, dump_json
 
 TOKEN_HELP = "The token, '-' to read it from stdin, or '@FILE' to read it from a file ('Bearer ' is tolerated)."
 
 
 def decode(
     token: str = typer.Argument(..., metavar="TOKEN", help=TOKEN_HELP, show_default=False),
-    output: OutputFormat = typer.Option(OutputFormat.text, "--format", help=FORMAT_HELP),
+    output: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
     now: str | None = typer.Option(None, "--now", metavar="TIME",
                                    help="Show relative times as seen at TIME (ISO 8601 or epoch seconds)."),
 ) -> None:
@@ -26,16 +26,18 @@ def decode(
     from jwtgate.tokenarg import read_token_arg
     from jwtgate.tokens import parse_token
 
+    check_format(output, ("text", "json"))
     when = parse_instant(now) if now is not None else time.time()
     try:
         parsed = parse_token(read_token_arg(token))
     except TokenError as err:
         raise UsageError(f"cannot decode the token: {err.message}", code=err.code, hint=err.hint) from None
-    if output is OutputFormat.json:
+    if output == "json":
         from jwtgate.render.token import decoded_to_json
 
-        echo_json(decoded_to_json(parsed.header, parsed.claims, parsed.fingerprint, when))
+        dump_json(decoded_to_json(parsed.header, parsed.claims, parsed.fingerprint, when))
         return
+    from jwtgate.render.decision import stdout_console
     from jwtgate.render.token import render_decoded_text
 
-    render_decoded_text(parsed.header, parsed.claims, parsed.fingerprint, when, console())
+    render_decoded_text(parsed.header, parsed.claims, parsed.fingerprint, when, stdout_console())

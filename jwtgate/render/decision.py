@@ -19,6 +19,11 @@ MARKS = {"ok": "✓", "fail": "✗", "info": "•", "skip": "–", "warn": "!"}
 STYLES = {"ok": "green", "fail": "bold red", "info": "cyan", "skip": "dim", "warn": "yellow"}
 
 
+def stdout_console() -> Console:
+    """A stdout console for traces: long lines are not wrapped, values are not highlighted."""
+    return Console(highlight=False, soft_wrap=True)
+
+
 def step_text(step: Step, width: int = 0) -> Text:
     """One line: mark, name (padded to ``width``), detail and, dimmed, the config location."""
     line = Text()
