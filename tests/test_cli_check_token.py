@@ -125,7 +125,7 @@ def test_token_from_stdin(tmp_path: Path) -> None:
 def test_now_makes_the_expired_token_valid(tmp_path: Path) -> None:
     code, doc = run_json(tmp_path, f"@{SAMPLES / 'expired.jwt'}", "--now", "2026-01-01T00:30:00Z")
     assert code == 0 and doc["verified"] is True and doc["role"] == "internal_user"
-    code, doc = run_json(tmp_path, f"@{SAMPLES / 'expired.jwt'}", "--now", "1767227700", "--leeway", "0")
+    code, doc = run_json(tmp_path, f"@{SAMPLES / 'expired.jwt'}", "--now", "1767229201", "--leeway", "0")
     assert code == 1 and doc["reason"]["code"] == "token.expired"
 
 

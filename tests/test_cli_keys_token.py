@@ -114,3 +114,74 @@ def test_mint_refuses_public_jwks_as_key(tmp_path: Path) -> None:
     code, _, stderr = run("token", "mint", "--key", str(out / "jwks.json"))
     assert code == 2
     assert "is not an unencrypted PEM private key" in stderr
+
+
+CONFIG = Path(__file__).resolve().parent.parent / "sample_configs" / "keycloak.yaml"
+ISSUER = "https://sso.example.com/realms/acme"
+
+
+def mint_for_keycloak(out: Path, role: str, *extra: str) -> str:
+    code, token, stderr = run("token", "mint", "--key", str(out / "private.pem"), "--kid", "rt", "--issuer", ISSUER,
+                              "--audience", "litellm", "--claims",
+                              json.dumps({"resource_access": {"litellm": {"roles": [role]}}}), *extra)
+    assert (code, stderr) == (0, "")
+    return token.strip()
+
+
+def check(tmp_path: Path, token: str, jwks: Path, *args: str) -> tuple[int, dict[str, object]]:
+    code, out, _ = run("check-token", token, "--config", str(CONFIG), "--jwks", str(jwks), "--offline",
+                       "--cache-dir", str(tmp_path / "cache"), "--format", "json", *args)
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_round_trip_generate_mint_check(tmp_path: Path, alg: str) -> None:
+    out = generate(tmp_path, alg, kid="rt")
+    token = mint_for_keycloak(out, "litellm-user")
+    code, doc = check(tmp_path, token, out / "jwks.json", "--model", "gpt-4o-mini")
+    assert code == 0
+    assert (doc["verified"], doc["role"], doc["allowed"]) == (True, "internal_user", True)
+    code, doc = check(tmp_path, token, out / "jwks.json", "--model", "gpt-4o")
+    assert code == 1 and doc["reason"]["code"] == "policy.model_not_allowed"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_round_trip_other_key_same_kid_is_refused(tmp_path: Path, alg: str) -> None:
+    real = generate(tmp_path / "real", alg, kid="rt")
+    attacker = generate(tmp_path / "attacker", alg, kid="rt")
+    code, doc = check(tmp_path, mint_for_keycloak(attacker, "litellm-admin"), real / "jwks.json")
+    assert code == 1 and doc["verified"] is False
+    assert doc["reason"]["code"] == "token.signature_invalid"  # type: ignore[index]
+
+
+def test_round_trip_expiry(tmp_path: Path) -> None:
+    out = generate(tmp_path, "ES256", kid="rt")
+    token = mint_for_keycloak(out, "litellm-user", "--now", "2026-01-01T00:00:00Z", "--expires-in", "15m")
+    code, _ = check(tmp_path, token, out / "jwks.json", "--now", "2026-01-01T00:10:00Z")
+    assert code == 0
+    code, doc = check(tmp_path, token, out / "jwks.json", "--now", "2026-01-01T00:16:00Z")
+    assert code == 1 and doc["reason"]["code"] == "token.expired"  # type: ignore[index]
+
+
+def test_regenerate_script_rebuilds_working_samples(tmp_path: Path) -> None:
+    """sample_tokens/regenerate.sh, run on a copy, yields tokens that behave like the committed ones."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "sample_tokens").mkdir()
+    shutil.copy(root / "sample_tokens" / "regenerate.sh", tmp_path / "sample_tokens" / "regenerate.sh")
+    env = {**os.environ, "JWTGATE": f"{sys.executable} -m jwtgate", "PYTHONPATH": str(root)}
+    done = subprocess.run(["bash", str(tmp_path / "sample_tokens" / "regenerate.sh")], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    made = tmp_path / "sample_tokens"
+    assert sorted(p.name for p in made.iterdir()) == sorted(p.name for p in (root / "sample_tokens").iterdir())
+    assert not list(made.glob("*.pem"))
+    kids = [k["kid"] for k in json.loads((made / "jwks.json").read_text())["keys"]]
+    assert kids == ["sample-rs256", "sample-es256"]
+    for name, expected in [("alice-user.jwt", 0), ("carol-norole.jwt", 1), ("forged.jwt", 1), ("expired.jwt", 1)]:
+        code, _ = check(tmp_path, f"@{made / name}", made / "jwks.json")
+        assert code == expected, name
