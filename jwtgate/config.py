@@ -89,6 +89,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, list[Finding]]:
         mark = exc.problem_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         msg = (exc.problem or "duplicate key").split("\n")[0]
+        msg = msg.split(" with value ")[0]  # ruamel quotes both values; they may hold secrets
         return None, [Finding("JG004", "error", f"{msg}; the later value would silently win", loc)]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -283,7 +284,8 @@ def _coerce(ctx: _Ctx, value: Any, spec: S.Field, path: str, loc: Location) -> t
         return True, value
     lax = _lax(value, kind)
     if lax is not None:
-        ctx.add("JG111", "warning", f"'{path}' is {value!r}; LiteLLM converts it to {lax!r}", loc,
+        msg = f"'{path}' is {value!r}; LiteLLM converts it to {_yaml_scalar(lax)}"
+        ctx.add("JG111", "warning", msg, loc,
                 f"write {_yaml_scalar(lax)} without quotes")
         return True, lax
     ctx.add("JG102", "error", f"'{path}' must be a {kind}, not a {_kind(value)}", loc)

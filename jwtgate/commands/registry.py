@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from jwtgate.commands.lint import lint_command
+
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
 
@@ -14,6 +16,7 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
                  register: Register) -> None:
     """Attach every command to its Typer group."""
     # lint
+    register(app, "lint", lint_command)
     # jwks
     # decode / check-token
     # explain / test / diff

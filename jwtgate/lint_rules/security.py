@@ -32,7 +32,7 @@ def no_audience_or_issuer(ctx: LintContext) -> Iterator[Finding]:
     else:
         msg = ("JWT auth is on but JWT_AUDIENCE and JWT_ISSUER are unset and there are no issuers: tokens "
                "minted for any app on the same identity provider are accepted")
-    hint = "set JWT_AUDIENCE (and JWT_ISSUER), or configure litellm_jwtauth.issuers"
+    hint = "set JWT_AUDIENCE and ideally JWT_ISSUER, or configure litellm_jwtauth.issuers"
     yield no_audience_or_issuer.finding(msg, ctx.where(ENABLE), hint)
 
 
@@ -90,7 +90,7 @@ def insecure_key_url(ctx: LintContext) -> Iterator[Finding]:
         if is_insecure_url(url):
             yield insecure_key_url.finding(
                 f"{what} '{url}' is plain http: anyone on the network path can substitute signing keys", loc,
-                "use https (plain http is fine only for 127.0.0.1/localhost)")
+                "use https; plain http is fine only for 127.0.0.1 or localhost")
 
 
 @rule("JG305", "warning", "JWT auth needs JWT_PUBLIC_KEY_URL (or issuers, jwtgate.jwks), which is unset")
@@ -104,7 +104,7 @@ def no_key_source(ctx: LintContext) -> Iterator[Finding]:
     yield no_key_source.finding(
         "JWT auth is on but JWT_PUBLIC_KEY_URL is not set and no issuers are configured: every token fails "
         "with 'Missing JWT Public Key URL'", ctx.where(ENABLE),
-        "export JWT_PUBLIC_KEY_URL=<JWKS or discovery URL> where the gateway (and this lint) runs")
+        "export JWT_PUBLIC_KEY_URL=<JWKS or discovery URL> where the gateway and this lint run")
 
 
 RULES = (no_audience_or_issuer, audience_disabled, insecure_key_url, no_key_source)

@@ -93,7 +93,7 @@ def claim_unescaped_dot(ctx: LintContext) -> Iterator[Finding]:
         suggestion = ".".join(merged)
         yield claim_unescaped_dot.finding(
             f"claim path '{value}' splits '{value.split('.')[0]}…' at every dot; a dot inside a claim name "
-            "must be escaped", ctx.where(path), f"write '{suggestion}' (in single quotes)")
+            "must be escaped", ctx.where(path), f"in single quotes, write '{suggestion}'")
 
 
 @rule("JG207", "warning", "models: [] for a role tokens can reach (it may call no model)")
@@ -138,8 +138,7 @@ def team_routes_replace(ctx: LintContext) -> Iterator[Finding]:
 
 def _admin_wants_models(ctx: LintContext) -> bool:
     perm = ctx.policy.permission_for("proxy_admin")
-    mapped = any(m.internal_role == "proxy_admin" for m in ctx.policy.jwt.role_mappings)
-    return mapped or (perm is not None and perm.models != ())
+    return perm is not None and bool(perm.models)
 
 
 @rule("JG210", "warning", "admin routes exclude the inference routes while admins are given models")
