@@ -88,7 +88,7 @@ def object_id_needs_mappings(ctx: LintContext) -> Iterator[Finding]:
         yield object_id_needs_mappings.finding(
             "object_id_jwt_field is set without role_mappings; LiteLLM refuses to start",
             ctx.where(f"{JWT}.object_id_jwt_field"),
-            "add role_mappings so the caller's role (team or internal_user) can be inferred")
+            "add role_mappings so the caller's role, team or internal_user, can be inferred")
 
 
 @rule("JG109", "error", "scope_mappings and enforce_scope_based_access must be set together")
