@@ -55,6 +55,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> float:
 def measure(table: dict[str, list[str]], runs: int, warmup: int) -> dict[str, float]:
     """Median seconds per name, runs interleaved round-robin."""
     env = {**os.environ, "COLUMNS": "100", "JWTGATE_CACHE_DIR": tempfile.mkdtemp(prefix="jwtgate-bench-")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed jwtgate has .pyc files: let the warm-up write them
     times: dict[str, list[float]] = {name: [] for name in table}
     for index in range(warmup + runs):
         for name, argv in table.items():
