@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from jwtgate.model import Location
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not imported at run time: `jwtgate --version` need not build the model classes
+    from jwtgate.model import Location
 
 
 class JwtgateError(Exception):
