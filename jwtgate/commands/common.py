@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from jwtgate.errors import UsageError
-from jwtgate.model import Policy
+
+if TYPE_CHECKING:
+    from jwtgate.model import Policy
 
 
 def check_format(fmt: str, allowed: tuple[str, ...]) -> str:

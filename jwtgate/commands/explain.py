@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from jwtgate.commands.common import check_format, dump_json, load_config, read_claims
 from jwtgate.errors import UsageError
-from jwtgate.model import Policy, Request
+
+if TYPE_CHECKING:
+    from jwtgate.model import Policy, Request
 
 DEFAULT_ROUTE = "/v1/chat/completions"
 
@@ -31,6 +33,8 @@ def explain(
     With no selector, print the access matrix (roles and the JWT values leading to them x models).
     Exit codes: 0 allowed / reachable, 1 denied / nobody, 2 usage or unreadable input.
     """
+    from jwtgate.model import Request
+
     check_format(fmt, ("text", "json"))
     if sum(x is not None for x in (role, claims, token)) > 1:
         raise UsageError("choose one of --role, --claims and --token")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
 
 from jwtgate.errors import JwtgateError, UsageError
-from jwtgate.model import Finding
+
+if TYPE_CHECKING:
+    from jwtgate.model import Finding
 
 
 class LintFormat(StrEnum):

@@ -9,7 +9,9 @@ import typer
 
 from jwtgate.commands.common import check_format, dump_json, load_config
 from jwtgate.errors import UsageError
-from jwtgate.model import Location, Policy
+
+if TYPE_CHECKING:
+    from jwtgate.model import Policy
 
 if TYPE_CHECKING:
     from jwtgate.policytest import TokenDecider
@@ -29,6 +31,7 @@ def test(
     Exit codes: 0 all passed, 1 a case failed or coverage is below --min-coverage, 2 bad test file.
     """
     from jwtgate.coverage import coverage
+    from jwtgate.model import Location
     from jwtgate.policytest import CaseResult, load_test_file, run_case
     from jwtgate.render import policytest as R
 
