@@ -6,11 +6,11 @@ import io
 import json
 
 import pytest
-from rich.console import Console
 
 from jwtgate.errors import TokenError
 from jwtgate.model import Decision, Location, Reason, Request, Step
 from jwtgate.render.decision import decision_to_json, render_trace_text, render_verdict_text
+from jwtgate.render.styled import Styled
 
 WHERE = Location("c.yaml", 12, 7)
 STEPS = (
@@ -24,7 +24,7 @@ STEPS = (
 
 def text_of(fn: object, *args: object) -> str:
     buf = io.StringIO()
-    console = Console(file=buf, width=200, highlight=False, soft_wrap=True, color_system=None)
+    console = Styled(buf, color=False)
     fn(*args, console)  # type: ignore[operator]
     return buf.getvalue()
 

@@ -57,8 +57,6 @@ def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, no
 
 def render_text(trace: AuthTrace, decision: Decision | None) -> None:
     """Every step with its mark, the notes, then ALLOWED or DENIED [code] (and the error's hint)."""
-    from rich.text import Text
-
     from jwtgate.render.decision import render_trace_text, render_verdict_text, stdout_console
 
     out = stdout_console()
@@ -67,7 +65,7 @@ def render_text(trace: AuthTrace, decision: Decision | None) -> None:
     allowed = trace.error is None and decision is not None and decision.allowed
     render_verdict_text(allowed, trace.error or (decision.reason if decision else None), out)
     if trace.error is not None and trace.error.hint:
-        out.print(Text(f"hint: {trace.error.hint}"))
+        out.print(f"hint: {trace.error.hint}")
 
 
 def check_token(

@@ -1,4 +1,4 @@
-"""Decision traces as text (rich) and JSON: shared by ``check-token``, ``explain`` and ``test``.
+"""Decision traces as text and JSON: shared by ``check-token``, ``explain`` and ``test``.
 
 The trace is a sequence of ``Step`` (verification steps from ``Authenticator.trace`` followed by the
 steps of ``decide()``); each is printed with a mark: ✓ ok, ✗ fail, • info, – skip, ! warn.
@@ -7,57 +7,50 @@ steps of ``decide()``); each is printed with a mark: ✓ ok, ✗ fail, • info,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+from jwtgate.render.styled import Part, Styled
 
-from jwtgate.errors import JwtgateError
-from jwtgate.model import Decision, Location, Reason, Request, Step
+if TYPE_CHECKING:
+    from jwtgate.errors import JwtgateError
+    from jwtgate.model import Decision, Location, Reason, Request, Step
 
 MARKS = {"ok": "✓", "fail": "✗", "info": "•", "skip": "–", "warn": "!"}
 STYLES = {"ok": "green", "fail": "bold red", "info": "cyan", "skip": "dim", "warn": "yellow"}
 
 
-def stdout_console() -> Console:
-    """A stdout console for traces: long lines are not wrapped, values are not highlighted."""
-    return Console(highlight=False, soft_wrap=True)
+def stdout_console() -> Styled:
+    """Styled lines on stdout: long lines are not wrapped, values are printed literally."""
+    return Styled()
 
 
-def step_text(step: Step, width: int = 0) -> Text:
+def step_text(step: Step, width: int = 0) -> list[Part]:
     """One line: mark, name (padded to ``width``), detail and, dimmed, the config location."""
-    line = Text()
-    line.append(MARKS.get(step.status, "?"), style=STYLES.get(step.status, ""))
-    line.append(" ")
-    line.append(step.name.ljust(width), style="bold")
-    line.append("  ")
-    line.append(step.detail)
+    line: list[Part] = [(MARKS.get(step.status, "?"), STYLES.get(step.status, "")), " ",
+                        (step.name.ljust(width), "bold"), "  ", step.detail]
     if step.location is not None:
-        line.append(f"  ({step.location})", style="dim")
+        line.append((f"  ({step.location})", "dim"))
     return line
 
 
-def render_trace_text(steps: Sequence[Step], notes: Sequence[str], console: Console) -> None:
+def render_trace_text(steps: Sequence[Step], notes: Sequence[str], console: Styled) -> None:
     """Print every step with its mark, then the notes (where LiteLLM would differ)."""
     width = max((len(s.name) for s in steps), default=0)
     for step in steps:
-        console.print(step_text(step, width))
+        console.print(*step_text(step, width))
     for note in notes:
-        line = Text("note: ", style="yellow")
-        line.append(note)
-        console.print(line)
+        console.print(("note: ", "yellow"), note)
 
 
-def render_verdict_text(allowed: bool, reason: Reason | JwtgateError | None, console: Console) -> None:
+def render_verdict_text(allowed: bool, reason: Reason | JwtgateError | None, console: Styled) -> None:
     """The closing line: ``ALLOWED`` or ``DENIED [code]: message``."""
     if allowed:
-        console.print(Text("ALLOWED", style="bold green"))
+        console.print(("ALLOWED", "bold green"))
         return
-    line = Text("DENIED", style="bold red")
-    if reason is not None:
-        line.append(f" [{reason.code}] ", style="red")
-        line.append(reason.message)
-    console.print(line)
+    if reason is None:
+        console.print(("DENIED", "bold red"))
+        return
+    console.print(("DENIED", "bold red"), (f" [{reason.code}] ", "red"), reason.message)
 
 
 def location_to_json(location: Location | None) -> dict[str, Any] | None:

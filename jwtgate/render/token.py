@@ -6,9 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
-from rich.text import Text
-
+from jwtgate.render.styled import Part, Styled
 from jwtgate.timefmt import time_claims
 
 BANNER = ("NOT VERIFIED: decoded only; the signature, issuer, audience and times were not checked "
@@ -20,24 +18,23 @@ def _value(value: Any) -> str:
 
 
 def _section(title: str, members: Mapping[str, Any], times: Mapping[str, Mapping[str, Any]],
-             console: Console) -> None:
-    console.print(Text(title, style="bold"))
+             console: Styled) -> None:
+    console.print((title, "bold"))
     width = max((len(k) for k in members), default=0)
     for name, value in members.items():
-        line = Text(f"  {name.ljust(width)}  ")
-        line.append(_value(value))
+        line: list[Part] = [f"  {name.ljust(width)}  ", _value(value)]
         when = times.get(name)
         if when is not None:
             extra = f"{when['iso']} ({when['relative']})" if when["iso"] else when["problem"]
-            line.append(f"  {extra}", style="cyan")
-        console.print(line)
+            line.append((f"  {extra}", "cyan"))
+        console.print(*line)
 
 
 def render_decoded_text(header: Mapping[str, Any], claims: dict[str, Any], fingerprint: str, now: float,
-                        console: Console) -> None:
+                        console: Styled) -> None:
     """Banner, fingerprint, header, claims (time claims as ISO and relative)."""
-    console.print(Text(BANNER, style="bold yellow"))
-    console.print(Text(f"fingerprint  {fingerprint}"))
+    console.print((BANNER, "bold yellow"))
+    console.print(f"fingerprint  {fingerprint}")
     _section("header", header, {}, console)
     _section("claims", claims, time_claims(claims, now), console)
 
