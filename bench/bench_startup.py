@@ -7,6 +7,8 @@ each; the figure is the median wall time. Baselines in the same run: ``python -c
 
     /work/venv/bin/python bench/bench_startup.py [--runs 21] [--python /path/to/python] [--format json]
 
+``JWTGATE_CHECKOUT=DIR`` times another checkout (e.g. an older commit) with the same runner.
+
 Targets (issue 7): check-token offline <= 1.6x ``import jwt``; --version and --help <= 1.3x
 ``import typer``. Prints a table and one summary line.
 """
@@ -23,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("JWTGATE_CHECKOUT", Path(__file__).resolve().parent.parent))
 TOKEN = "@sample_tokens/alice-user.jwt"
 CHECK = ["check-token", TOKEN, "--config", "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json",
          "--model", "gpt-4o-mini", "--offline"]
@@ -54,7 +56,12 @@ def run_once(argv: list[str], env: dict[str, str]) -> float:
 
 def measure(table: dict[str, list[str]], runs: int, warmup: int) -> dict[str, float]:
     """Median seconds per name, runs interleaved round-robin."""
-    env = {**os.environ, "COLUMNS": "100", "JWTGATE_CACHE_DIR": tempfile.mkdtemp(prefix="jwtgate-bench-")}
+    with tempfile.TemporaryDirectory(prefix="jwtgate-bench-") as cache:
+        return _measure(table, runs, warmup, cache)
+
+
+def _measure(table: dict[str, list[str]], runs: int, warmup: int, cache: str) -> dict[str, float]:
+    env = {**os.environ, "COLUMNS": "100", "JWTGATE_CACHE_DIR": cache}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed jwtgate has .pyc files: let the warm-up write them
     times: dict[str, list[float]] = {name: [] for name in table}
     for index in range(warmup + runs):
