@@ -80,10 +80,10 @@ def raw_to_der(r: bytes, s: bytes) -> bytes:
 def _ecdsa(curve: str, size: int, hash_alg: hashes.HashAlgorithm) -> Callable[[Any], Verifier]:
     order = _ORDERS[curve].to_bytes(size, "big")  # big-endian bytes of one length compare like ints
     zero = bytes(size)
-    algorithm = ec.ECDSA(hash_alg)
 
     def prepare(key: ec.EllipticCurvePublicKey) -> Verifier:
         verify = key.verify
+        algorithm = ec.ECDSA(hash_alg)  # built per key, not at import: ECDSA() loads the OpenSSL backend (~5 ms)
 
         def check(sig: bytes, data: bytes) -> bool:
             if len(sig) != 2 * size:
