@@ -123,12 +123,13 @@ class Authenticator:
             rules = trust.rules
             steps.append(_trust_step(trust))
             keys = self._keys(trust, steps)
-            verified = self._verify(parsed, keys, trust, now if now is not None else self.clock(), steps)
+            at = now if now is not None else self.clock()
+            verified = self._verify(parsed, keys, trust, at, steps)
         except (TokenError, KeySourceError) as err:
             steps.append(Step(_STEP_OF.get(err.code, err.code.split(".")[0]), "fail", err.message,
                               data={"code": err.code}))
             return AuthTrace(None, err, tuple(steps), rules)
-        steps.extend(_success_steps(verified, rules))
+        steps.extend(_success_steps(verified, rules, at))
         return AuthTrace(verified, None, tuple(steps), rules)
 
     def _parse(self, token: str, steps: list[Step]) -> ParsedToken:
@@ -215,17 +216,17 @@ class Authenticator:
 def _trust_step(trust: Trust) -> Step:
     r = trust.rules
     if trust.scoped:
-        return Step("issuer", "ok", f"iss matches configured issuer {r.issuer!r}; keys from {', '.join(trust.sources)}")
-    return Step("issuer", "info", "no issuers entry matched: using the global key sources "
+        return Step("trust", "ok", f"iss matches configured issuer {r.issuer!r}; keys from {', '.join(trust.sources)}")
+    return Step("trust", "info", "no issuers entry matched: using the global key sources "
                 f"({', '.join(trust.sources)})")
 
 
-def _success_steps(verified: VerifiedToken, rules: TokenRules | None) -> list[Step]:
+def _success_steps(verified: VerifiedToken, rules: TokenRules | None, now: float) -> list[Step]:
     k = verified.key
     steps = [
         Step("key", "ok", f"kid {k.kid!r} ({k.detail}) from {k.source}, thumbprint {k.thumbprint[:12]}"),
         Step("signature", "ok", f"{verified.header.get('alg')} signature is valid"),
-        Step("time claims", "ok", _times(verified.claims, rules)),
+        Step("time claims", "ok", _times(verified.claims, rules, now)),
     ]
     if rules is None or rules.issuer is None:
         steps.append(Step("issuer", "warn", "no issuer configured: 'iss' was not checked (set JWT_ISSUER or issuers)"))
@@ -239,7 +240,11 @@ def _success_steps(verified: VerifiedToken, rules: TokenRules | None) -> list[St
     return steps
 
 
-def _times(claims: dict[str, Any], rules: TokenRules | None) -> str:
+def _times(claims: dict[str, Any], rules: TokenRules | None, now: float) -> str:
+    from jwtgate.timefmt import is_number, iso, relative
+
     leeway = rules.leeway if rules else 0
     exp = claims.get("exp")
-    return f"exp {exp!r} not passed, nbf/iat not in the future (leeway {leeway:g} s)"
+    if not is_number(exp) or exp is None:
+        return f"no exp claim (not required by this config); nbf/iat not in the future (leeway {leeway:g} s)"
+    return f"expires {iso(float(exp))} ({relative(float(exp), now)}); nbf/iat not in the future (leeway {leeway:g} s)"

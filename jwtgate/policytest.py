@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jwtgate.config import did_you_mean, parse_yaml, read_text
+from jwtgate.config import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import UsageError
 from jwtgate.model import Decision, Location, Policy, Request
 
@@ -153,7 +153,7 @@ def _subject(file: str, node: Mapping[str, Any], name: str, loc: Location) -> tu
     claims = node["claims"]
     if not isinstance(claims, dict):
         raise _bad(_loc(file, node, "claims"), f"case '{name}': 'claims' must be a mapping")
-    return _plain(claims), None
+    return plain(claims), None
 
 
 def _request(file: str, node: Mapping[str, Any], name: str, loc: Location) -> Request:
@@ -181,13 +181,6 @@ def _now(file: str, node: Mapping[str, Any], name: str) -> float | None:
         raise _bad(_loc(file, node, "now"), f"case '{name}': 'now' must be epoch seconds")
     return float(value)
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 # --- running -----------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_token_of_its_issuer_verifies_with_a_step_trace(tmp_path: Path, files: t
     assert trace.error is None and trace.verified is not None
     assert trace.verified.claims["sub"] == "alice"
     names = [s.name for s in trace.steps]
-    assert names[:2] == ["token", "issuer"] and "signature" in names and "audience" in names
+    assert names[:2] == ["token", "trust"] and "signature" in names and "audience" in names
     assert all(s.status in ("ok", "info") for s in trace.steps)
 
 

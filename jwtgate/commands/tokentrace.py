@@ -6,13 +6,9 @@ verification and policy the same way. The verification steps come first in the t
 
 from __future__ import annotations
 
-import importlib
 import os
-import time
 from pathlib import Path
-from typing import Any
 
-from jwtgate.errors import UsageError
 from jwtgate.model import Decision, Policy, Reason, Request
 
 # Where LiteLLM would decide differently about a refused token, by error code.
@@ -28,30 +24,19 @@ LITELLM_TOKEN_NOTES = {
 }
 
 
-def _auth_module() -> Any:
-    try:
-        return importlib.import_module("jwtgate.auth")
-    except ImportError:
-        raise UsageError("token verification (jwtgate.auth) is not part of this build",
-                         hint="use --claims with the token's payload") from None
-
-
 def verify_and_decide(policy: Policy, token: str, keys: list[str], request: Request, now: float | None,
                       cache_dir: Path | None) -> tuple[Decision, bool]:
-    """Verify ``token`` against the policy's key sources (plus ``keys``), then decide. Returns (decision, verified)."""
-    from jwtgate.jwks import KeyStore, KeyStoreOptions
-    from jwtgate.policy import decide
+    """check-token's verify-then-decide, as one Decision (a refused token denies with its error code)."""
+    from jwtgate.commands.check_token import run_check
 
-    auth = _auth_module()
-    with KeyStore(clock=time.time, cache_dir=cache_dir, options=KeyStoreOptions.from_policy(policy)) as store:
-        trace = auth.Authenticator(policy, store, extra_sources=keys).trace(token.strip(), now=now)
-    if trace.verified is None:
+    trace, d = run_check(policy, token, request, sources=keys, now=now, leeway=None, cache_dir=cache_dir,
+                         offline=False)
+    if d is None:
         err = trace.error
-        reason = Reason(err.code, err.message, err.location)
+        assert err is not None
         note = LITELLM_TOKEN_NOTES.get(err.code)
-        return Decision(False, reason, None, None, None, None, {}, tuple(trace.steps),
-                        (note,) if note else ()), False
-    d = decide(policy, trace.verified.claims, request)
+        return Decision(False, Reason(err.code, err.message, err.location), None, None, None, None, {},
+                        tuple(trace.steps), (note,) if note else ()), False
     return Decision(d.allowed, d.reason, d.role, d.models, d.routes, d.subject, d.identity,
                     (*trace.steps, *d.steps), d.notes), True
 
@@ -63,8 +48,9 @@ def trace_token(policy: Policy, token: str, keys: list[str], request: Request, f
     from jwtgate.commands.common import dump_json
     from jwtgate.jwks_cache import default_cache_dir
     from jwtgate.render import explain as R
+    from jwtgate.tokenarg import read_token_arg
 
-    decision, verified = verify_and_decide(policy, token, keys, request, None,
+    decision, verified = verify_and_decide(policy, read_token_arg(token), keys, request, None,
                                            default_cache_dir(os.environ, Path.home()))
     label = "VERIFIED token" if verified else "token REFUSED"
     if fmt == "json":
