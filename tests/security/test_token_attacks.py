@@ -91,3 +91,32 @@ def test_injected_key_urls_were_never_fetched(attacker: IdP, gateway: Gateway, k
         assert run_sync(auth, token, "small").code == "key.not_found"
     assert attacker.hits == {}
     assert json.loads(json.dumps(attacker.hits)) == {}
+
+
+# --- the same table through `jwtgate check-token` -------------------------------------------------------
+
+CLI_ATTACKS = [a for a in ATTACKS if a.cli != "stripped"]  # check-token strips surrounding blanks by design
+
+
+@pytest.mark.parametrize("attack", CLI_ATTACKS, ids=[a.name for a in CLI_ATTACKS])
+def test_check_token_refuses_attack(attack: Attack, gateway: Gateway, kit: Kit, attacker: IdP,
+                                    tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from jwtgate.cli import app
+
+    config = gateway.directory / f"gateway-{attack.config}.yaml"
+    argv = ["check-token", "--config", str(config), "--now", str(int(NOW)), "--offline", "--cache-dir",
+            str(tmp_path), "--model", attack.model, "--format", "json", "--", attack.build(kit)]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, argv)
+    if attack.cli == "usage":  # whitespace inside: the TOKEN argument itself is refused
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith("error: ")
+        return
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    doc = json.loads(result.stdout)
+    assert doc["allowed"] is False
+    assert doc["verified"] is (attack.stage == "policy")
+    assert doc["reason"]["code"] == attack.code
+    assert "Traceback" not in result.stderr
+    assert attacker.hits == {}
