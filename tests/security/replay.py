@@ -63,6 +63,8 @@ def run_async(auth: Authenticator, token: Any, model: str | None) -> Outcome:
             verified = await auth.aauthenticate(token)
         except JwtgateError as err:
             return Outcome(False, err.code, err.message)
+        finally:
+            await auth.store.aclose()  # the async HTTP client belongs to this event loop
         return _decide(auth, verified.claims, model)
 
     return asyncio.run(go())
