@@ -150,7 +150,9 @@ def load_checked(text: str) -> None:
     except JwtgateError as err:
         assert err.code and err.message
         return
-    for finding in policy.findings:
+    from jwtgate.lint import lint_policy
+
+    for finding in lint_policy(policy, {"JWT_AUDIENCE": "x"}):
         assert FINDING.match(finding.code) and finding.message and finding.location.line >= 1, finding
     if not any(f.severity == "error" for f in policy.findings):
         store = KeyStore(clock=lambda: NOW, cache_dir=None, offline=True)
