@@ -80,10 +80,12 @@ def idp_jwks() -> dict[str, Any]:
     ]}
 
 
-def policy_yaml(jwks_source: str, variant: str = "default") -> str:
-    """The gateway config; ``variant`` 'hmac' adds a strong shared secret, 'weak-hmac' a guessable one."""
+def policy_yaml(jwks_source: str, variant: str = "default", serve: str = "") -> str:
+    """The gateway config; ``variant`` 'hmac' adds a strong shared secret, 'weak-hmac' a guessable one;
+    ``serve`` is YAML for the ``jwtgate.serve`` section (indented by 4)."""
     secret = {"hmac": STRONG_SECRET, "weak-hmac": WEAK_SECRET}.get(variant)
-    extra = f"jwtgate:\n  hmac_secret: \"{secret}\"\n" if secret else ""
+    extra = (f"  hmac_secret: \"{secret}\"\n" if secret else "") + (f"  serve:\n{serve}" if serve else "")
+    extra = f"jwtgate:\n{extra}" if extra else ""
     return f"""\
 model_list:
   - {{model_name: small, litellm_params: {{model: openai/small}}}}
@@ -177,10 +179,10 @@ def self_signed_cert_b64(name: str) -> str:
     return base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii")
 
 
-def write_world(directory: Path, variant: str = "default") -> tuple[Path, Path]:
+def write_world(directory: Path, variant: str = "default", serve: str = "") -> tuple[Path, Path]:
     """The IdP's JWKS file and the config pointing at it; returns (config, jwks)."""
     jwks = directory / "idp-jwks.json"
     jwks.write_text(json.dumps(idp_jwks()), encoding="utf-8")
     config = directory / f"gateway-{variant}.yaml"
-    config.write_text(policy_yaml(str(jwks), variant), encoding="utf-8")
+    config.write_text(policy_yaml(str(jwks), variant, serve), encoding="utf-8")
     return config, jwks

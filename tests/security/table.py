@@ -24,7 +24,8 @@ class Attack:
 
     ``model`` is what the request asks for; ``config`` the gateway variant (kit.policy_yaml);
     ``cli`` how ``check-token`` sees it: 'same' (exit 1, same code), 'usage' (the TOKEN argument itself is
-    refused, exit 2), 'stripped' (check-token strips surrounding whitespace by design: not replayed there).
+    refused, exit 2), 'stripped' (check-token, like HTTP (RFC 9110 §5.5), strips surrounding whitespace, so
+    the token is the valid one there: replayed only against the Authenticator).
     ``header_safe``: the token can travel in an HTTP Authorization header as is.
     """
 
