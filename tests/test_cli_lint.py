@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from jwtgate import config
+from jwtgate import yamlio
 from jwtgate.cli import app
 from jwtgate.lint import RULES
 
@@ -155,7 +155,7 @@ def test_empty_file_is_a_finding(tmp_path: Path) -> None:
 
 
 def test_huge_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config, "MAX_CONFIG_BYTES", 1024)
+    monkeypatch.setattr(yamlio, "MAX_CONFIG_BYTES", 1024)
     path = tmp_path / "huge.yaml"
     path.write_text("model_list:\n" + "  - model_name: m\n" * 200, encoding="utf-8")
     result = run(str(path))

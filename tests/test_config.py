@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from jwtgate import schema as S
-from jwtgate.config import load_policy, load_policy_file, read_text, require_loadable
+from jwtgate.config import load_policy, load_policy_file, require_loadable
 from jwtgate.errors import ConfigError, UsageError
 from jwtgate.model import Location, Policy
+from jwtgate.yamlio import read_text
 
 CONFIG = """\
 model_list:

@@ -59,8 +59,9 @@ def lint_command(
 def _lint_all(paths: list[str], env: Mapping[str, str]) -> tuple[list[Finding], int]:
     """Lint every path; unreadable ones are reported on stderr and counted."""
     from jwtgate.cli import fail
-    from jwtgate.config import load_policy, read_text
+    from jwtgate.config import load_policy
     from jwtgate.lint import lint_policy
+    from jwtgate.yamlio import read_text
 
     findings: list[Finding] = []
     unreadable = 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from jwtgate.config import did_you_mean
 from jwtgate.lint_rules.base import JWT, LintContext, rule
 from jwtgate.model import Finding, Location
+from jwtgate.yamlio import did_you_mean
 
 WILDCARD_CHARS = frozenset("*?[")
 
