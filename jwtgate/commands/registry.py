@@ -19,3 +19,6 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     # explain / test / diff
     # keys / token
     # serve
+    from jwtgate.commands.serve import serve
+
+    register(app, "serve", serve)
