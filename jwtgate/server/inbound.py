@@ -96,9 +96,10 @@ def takes_body_model(method: str, path: str) -> bool:
 
 def parse_body(data: bytes, content_type: bytes | None) -> Body:
     """Find the model in a body; raises BadRequest when the body cannot be read unambiguously."""
-    ctype = (content_type or b"").decode("latin-1").lower()
-    if ctype.startswith("multipart/form-data"):
-        return Body(data, "multipart", multipart_field(data, ctype, "model")[0])
+    raw_ctype = (content_type or b"").decode("latin-1")
+    ctype = raw_ctype.lower()
+    if ctype.startswith("multipart/form-data"):  # the boundary is case-sensitive
+        return Body(data, "multipart", multipart_field(data, raw_ctype, "model")[0])
     if ctype.startswith("application/x-www-form-urlencoded"):
         return Body(data, "form", _form_model(data))
     stripped = data.lstrip()

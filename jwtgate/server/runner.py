@@ -136,9 +136,17 @@ def build_state(opts: ServeOptions, env: Mapping[str, str]) -> tuple[AppState, l
     builder = GateBuilder(opts, env, settings, metrics)
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
                               read_timeout=settings.upstream_timeout)
-    state = AppState(GateHolder(builder.build(policy)), upstream, settings, metrics, AccessLog(),
-                     loader=builder.load)
+    holder = GateHolder(builder.build(policy))
+    state = AppState(holder, upstream, settings, metrics, AccessLog(), loader=builder.load)
+    metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
     return state, warnings
+
+
+def key_cache_age(auth: Any, now: float) -> float:
+    """Seconds since the oldest key set in use was fetched (0 when none is cached yet)."""
+    ages = [now - info.fetched_at for trust in getattr(auth, "trusts", ()) for source in trust.sources
+            if (info := auth.store.cached(source)) is not None]
+    return max(ages, default=0.0)
 
 
 def configure_logging() -> None:

@@ -128,11 +128,16 @@ def _connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[byte
     return frozenset(names)
 
 
+RESPONSE_DROP = (HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
+
+
 def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Upstream response headers less hop-by-hop ones (content-length is kept: the body is relayed as is)."""
+    """Upstream response headers less hop-by-hop ones, ``date`` and ``server`` (the server sets its own).
+
+    ``content-length`` is kept: the body is relayed byte for byte (aiohttp does not decompress it).
+    """
     listed = _connection_listed(raw)
-    return [(k, v) for k, v in ((k.lower(), v) for k, v in raw)
-            if (k not in HOP_BY_HOP or k == b"content-length") and k not in listed]
+    return [(k, v) for k, v in ((k.lower(), v) for k, v in raw) if k not in RESPONSE_DROP and k not in listed]
 
 
 class UpstreamClient:
