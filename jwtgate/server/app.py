@@ -183,18 +183,25 @@ class JwtgateApp:
         needs_model = takes_body_model(scope["method"], path)
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
-        decision = self.decide(gate, verified, ctx.model, path, ctx, needs_model or ctx.model is not None)
+        decision = self.decide(gate, verified, ctx.model, path, ctx, needs_model)
         await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
-        """The body and its model; the body is only read for calls that name a model in it."""
-        if not needs_model:
+        """The body and the model it names. Every body is looked at, not only those of known model routes:
+        a pass-through route (``/openai/*``) must not become a way around the model check.
+        """
+        if not data:
             return Body(data, "raw", None)
         encoding = header(headers, b"content-encoding")
         if encoding is not None and encoding.strip().lower() != b"identity":
             raise BadRequest(415, "request.encoded_body", "a compressed request body cannot be checked; send it "
                              "uncompressed")
-        body = parse_body(data, header(headers, b"content-type"))
+        try:
+            body = parse_body(data, header(headers, b"content-type"))
+        except BadRequest:
+            if needs_model or b"model" in data:
+                raise
+            return Body(data, "raw", None)
         in_path = path_model(path)
         if in_path is not None and body.model is not None and in_path != body.model:
             raise BadRequest(400, "request.model_mismatch", f"the path names model '{in_path}' and the body "

@@ -90,8 +90,8 @@ def path_model(path: str) -> str | None:
 
 
 def takes_body_model(method: str, path: str) -> bool:
-    """Is this a call whose JSON or form body names the model?"""
-    return method == "POST" and endpoint(path) in BODY_MODEL_ENDPOINTS
+    """Is this a call whose JSON or form body names the model (or must agree with the path's)?"""
+    return method == "POST" and (endpoint(path) in BODY_MODEL_ENDPOINTS or path_model(path) is not None)
 
 
 def parse_body(data: bytes, content_type: bytes | None) -> Body:
