@@ -100,7 +100,7 @@ class JwtgateApp:
         try:
             await self.dispatch(scope, receive, send, ctx)
         except Refusal as refusal:
-            await self.refuse(send, refusal, ctx, reason_header=scope["path"] == forward_auth.PATH)
+            await self.refuse(send, refusal, ctx, reason_header=forward_auth.is_verify(scope["path"]))
         except BadRequest as bad:
             await self.refuse(send, Refusal(bad.status, bad.code, bad.message, "error"), ctx)
         except ClientGone:
@@ -139,7 +139,7 @@ class JwtgateApp:
         if path in OPS:
             ctx.decision = "ops"
             await OPS[path](self, send, ctx)
-        elif path == forward_auth.PATH:
+        elif forward_auth.is_verify(path):
             await forward_auth.verify(self, scope, receive, send, ctx)
         elif path in MODEL_LIST_PATHS or (path.startswith(("/v1/models/", "/models/")) and ":" not in path):
             await self.models(scope, send, ctx)

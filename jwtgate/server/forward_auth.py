@@ -1,7 +1,8 @@
 """``/auth/verify``: the decision alone, for nginx ``auth_request``, Traefik ForwardAuth and Envoy ``ext_authz``.
 
 The token comes from ``Authorization``; the route from ``X-Original-URI`` (nginx) or ``X-Forwarded-Uri``
-(Traefik), the method from ``X-Original-Method`` / ``X-Forwarded-Method`` (POST when absent); the model
+(Traefik) or the path after ``/auth/verify`` (Envoy), the method from ``X-Original-Method`` /
+``X-Forwarded-Method`` (POST when absent); the model
 from the path, a forwarded body (Envoy ``with_request_body``) or ``X-Model``; when several name a
 model they must agree. 200 carries the identity headers; 401/403 carry ``X-Jwtgate-Reason``.
 Gateways treat any other status as a failure, so a malformed request is a 403 here, never a 400.
@@ -22,9 +23,20 @@ if TYPE_CHECKING:
 PATH = "/auth/verify"
 
 
-def original_route(headers: Headers) -> tuple[str, str]:
-    """(method, path) of the request the gateway is asking about."""
+def is_verify(path: str) -> bool:
+    return path == PATH or path.startswith(PATH + "/")
+
+
+def original_route(scope: Scope) -> tuple[str, str]:
+    """(method, path) of the request the gateway is asking about.
+
+    Envoy's HTTP ext_authz calls ``/auth/verify/<original path>`` with the original method.
+    """
+    headers: Headers = scope["headers"]
     uri = header(headers, b"x-original-uri") or header(headers, b"x-forwarded-uri")
+    suffix = scope["path"][len(PATH):]
+    if not uri and suffix:
+        return scope["method"], suffix
     if not uri:
         raise Refusal(403, "request.no_original_uri", "forward-auth needs X-Original-URI or X-Forwarded-Uri")
     method = header(headers, b"x-original-method") or header(headers, b"x-forwarded-method") or b"POST"
@@ -42,7 +54,7 @@ def request_model(path: str, body_model: str | None, header_model: str | None) -
 
 async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
     headers = scope["headers"]
-    method, route = original_route(headers)
+    method, route = original_route(scope)
     ctx.path = route
     gate = app.state.holder.gate
     verified = await app.authenticate(gate, scope, ctx)

@@ -64,7 +64,8 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
 def test_chat_decisions(make_state: StateFactory, keys: Keys, upstream: FakeUpstream, role: str, model: str,
                         status: int, code: str | None) -> None:
     async def scenario(client: Client) -> None:
-        r = await client.post("/v1/chat/completions", json={"model": model}, headers=bearer(keys.token(ROLE_CLAIMS[role])))
+        token = keys.token(ROLE_CLAIMS[role])
+        r = await client.post("/v1/chat/completions", json={"model": model}, headers=bearer(token))
         assert r.status_code == status, r.text
         if code:
             assert error_of(r)["code"] == code

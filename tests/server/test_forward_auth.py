@@ -65,6 +65,18 @@ def test_verify_reads_a_forwarded_body(make_state: StateFactory, keys: Keys) -> 
     run(make_state(), scenario)
 
 
+def test_verify_envoy_style_path_prefix(make_state: StateFactory, keys: Keys) -> None:
+    """Envoy calls /auth/verify/<original path> with the original method and headers (and body)."""
+    async def scenario(client: Client) -> None:
+        dev = {"authorization": f"Bearer {keys.token(ROLE_CLAIMS['dev'])}"}
+        r = await client.post("/auth/verify/v1/chat/completions", json={"model": "gpt-4o"}, headers=dev)
+        assert r.status_code == 200
+        r = await client.post("/auth/verify/v1/chat/completions", json={"model": "o1-secret"}, headers=dev)
+        assert (r.status_code, r.headers["x-jwtgate-reason"]) == (403, "policy.model_not_allowed")
+
+    run(make_state(), scenario)
+
+
 def test_verify_without_the_original_uri_is_refused(make_state: StateFactory, keys: Keys) -> None:
     async def scenario(client: Client) -> None:
         r = await client.get("/auth/verify", headers={"authorization": f"Bearer {keys.token(ROLE_CLAIMS['dev'])}"})
@@ -75,7 +87,8 @@ def test_verify_without_the_original_uri_is_refused(make_state: StateFactory, ke
 
 def test_verify_hidden_reasons(make_state: StateFactory, keys: Keys) -> None:
     async def scenario(client: Client) -> None:
-        r = await client.get("/auth/verify", headers=ask(keys, "dev", "/v1/chat/completions", **{"x-model": "o1-secret"}))
+        headers = ask(keys, "dev", "/v1/chat/completions", **{"x-model": "o1-secret"})
+        r = await client.get("/auth/verify", headers=headers)
         assert (r.status_code, r.headers["x-jwtgate-reason"]) == (403, "policy.denied")
 
     run(make_state(hide_reasons=True), scenario)

@@ -30,7 +30,8 @@ model_list:
 
 
 @pytest.mark.parametrize(("litellm", "sent"), [
-    ("openai/gpt-4o", "gpt-4o"), ("hosted_vllm/meta/llama-3", "meta/llama-3"), ("anthropic/claude-3", "anthropic/claude-3"),
+    ("openai/gpt-4o", "gpt-4o"), ("hosted_vllm/meta/llama-3", "meta/llama-3"),
+    ("anthropic/claude-3", "anthropic/claude-3"),
     ("gpt-4o", "gpt-4o"),
 ], ids=["openai", "hosted-vllm-keeps-org", "not-openai-compatible", "no-prefix"])
 def test_upstream_model_name(litellm: str, sent: str) -> None:
