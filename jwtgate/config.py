@@ -367,17 +367,17 @@ def _build_models(ctx: _Ctx, top: dict[str, Any]) -> tuple[ModelEntry, ...]:
         if not isinstance(name, str):
             continue
         params = entry.get("litellm_params") or {}
-        models.append(ModelEntry(name, _plain(params), _plain(entry.get("model_info") or {}), entry["__location__"]))
+        models.append(ModelEntry(name, plain(params), plain(entry.get("model_info") or {}), entry["__location__"]))
         ctx.locations[f"{entry['__path__']}.model_name"] = entry["__location__"]
     return tuple(models)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """ruamel containers -> plain dicts/lists (resolving nothing)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

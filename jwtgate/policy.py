@@ -185,7 +185,8 @@ def effective_models(policy: Policy, role: _Role, scopes: tuple[str, ...],
                 granted.extend(m for m in sm.models or () if m not in granted)
                 where = sm.location
         trace.add("scopes", "info", f"scopes {list(scopes)} grant {granted}",
-                  policy.where("general_settings.litellm_jwtauth.scope_mappings"), models=granted)
+                  policy.where("general_settings.litellm_jwtauth.scope_mappings"), models=granted,
+                  matched=[sm.scope for sm in jwt.scope_mappings if sm.scope in scopes])
         models = tuple(granted) if models is None else tuple(m for m in models if m in granted)
     return models, where
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from jwtgate.commands import check_token, decode, diff, explain, jwks, keys, test
+
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
 
@@ -15,9 +17,18 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     """Attach every command to its Typer group."""
     # lint
     # jwks
+    register(jwks_app, "fetch", jwks.fetch)
+    register(jwks_app, "show", jwks.show)
     # decode / check-token
+    register(app, "decode", decode.decode)
+    register(app, "check-token", check_token.check_token)
     # explain / test / diff
+    register(app, "explain", explain.explain)
+    register(app, "test", test.test)
+    register(app, "diff", diff.diff)
     # keys / token
+    register(keys_app, "generate", keys.keys_generate)
+    register(token_app, "mint", keys.token_mint)
     # serve
     from jwtgate.commands.serve import serve
 

@@ -1,0 +1,64 @@
+"""``jwtgate test``: run YAML policy test files against a config."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import typer
+
+from jwtgate.commands.common import check_format, dump_json, load_config
+from jwtgate.errors import UsageError
+from jwtgate.model import Location, Policy
+
+if TYPE_CHECKING:
+    from jwtgate.policytest import TokenDecider
+
+
+def test(
+    files: list[str] = typer.Argument(..., help="YAML test files."),
+    config: str | None = typer.Option(None, "--config", "-c", help="Config to test (overrides the files' "
+                                      "'config:')."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, json or junit."),
+    min_coverage: float | None = typer.Option(None, "--min-coverage", help="Fail when fewer than this percent "
+                                              "of role_permissions/role_mappings/scope_mappings entries are "
+                                              "exercised.", min=0, max=100),
+) -> None:
+    """Run table-driven policy tests; print failing cases, coverage and 'N passed, N failed'.
+
+    Exit codes: 0 all passed, 1 a case failed or coverage is below --min-coverage, 2 bad test file.
+    """
+    from jwtgate.coverage import coverage
+    from jwtgate.policytest import CaseResult, load_test_file, run_case
+    from jwtgate.render import policytest as R
+
+    check_format(fmt, ("text", "json", "junit"))
+    loaded = [load_test_file(f) for f in files]
+    policies: dict[str, Policy] = {}
+    results: list[CaseResult] = []
+    for tf in loaded:
+        path = config or tf.config
+        if path is None:
+            raise UsageError("the test file names no config", location=Location(tf.path, 1, 1),
+                             hint="add 'config: <path>' to the file or pass --config")
+        path = os.path.normpath(path)
+        policy = policies.get(path) or policies.setdefault(path, load_config(path))
+        results.extend(run_case(policy, case, tf.keys, _token_decider()) for case in tf.cases)
+    covs = [coverage(p, [r.decision for r in results if r.config == p.file]) for p in policies.values()]
+    if fmt == "json":
+        dump_json(R.as_json(results, covs))
+    elif fmt == "junit":
+        typer.echo(R.junit(results), nl=False)
+    else:
+        typer.echo(R.text(results, covs), nl=False)
+    low = [c for c in covs if min_coverage is not None and c.percent < min_coverage]
+    for c in low:
+        typer.echo(f"error: coverage of {c.config} is {c.percent:.0f}%, below --min-coverage {min_coverage:g}",
+                   err=True)
+    raise typer.Exit(1 if low or not all(r.passed for r in results) else 0)
+
+
+def _token_decider() -> TokenDecider:
+    from jwtgate.commands.tokentrace import token_case_decider
+
+    return token_case_decider

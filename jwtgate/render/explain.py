@@ -1,0 +1,195 @@
+"""Text and JSON for ``jwtgate explain``: model reach, role access, decision traces, the access matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jwtgate.access import MatrixRow, ModelAccess, Path, RoleAccess
+from jwtgate.model import Decision, Location, Reason, Request, Step
+
+_MARK = {"ok": "ok", "fail": "FAIL", "skip": "skip", "info": "info", "warn": "WARN"}
+
+
+def line_of(loc: Location | None) -> str:
+    """``file:line`` (the column is noise for a person reading a config)."""
+    return f"{loc.file}:{loc.line}" if loc is not None else "(default)"
+
+
+def loc_json(loc: Location | None) -> dict[str, Any] | None:
+    return None if loc is None else {"file": loc.file, "line": loc.line, "column": loc.column}
+
+
+def render_steps(steps: Iterable[Step], indent: str = "  ") -> list[str]:
+    """A decision trace, one line per step: status, name, detail and the config line."""
+    out = []
+    for step in steps:
+        where = f"  [{line_of(step.location)}]" if step.location is not None else ""
+        out.append(f"{indent}{_MARK[step.status]:<4} {step.name:<11} {step.detail}{where}")
+    return out
+
+
+def steps_json(steps: Iterable[Step]) -> list[dict[str, Any]]:
+    return [{"name": s.name, "status": s.status, "detail": s.detail, "location": loc_json(s.location),
+             "data": s.data} for s in steps]
+
+
+def reason_json(reason: Reason | None) -> dict[str, Any] | None:
+    if reason is None:
+        return None
+    return {"code": reason.code, "message": reason.message, "location": loc_json(reason.location)}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """A Decision as plain JSON (the same shape everywhere explain/test print one)."""
+    return {"allowed": d.allowed, "reason": reason_json(d.reason), "role": d.role,
+            "models": None if d.models is None else list(d.models),
+            "routes": None if d.routes is None else list(d.routes), "subject": d.subject,
+            "identity": d.identity, "steps": steps_json(d.steps), "notes": list(d.notes)}
+
+
+def _verdict(d: Decision) -> str:
+    if d.allowed:
+        return "ALLOW" + (f" as {d.role}" if d.role else " (no role)")
+    code = d.reason.code if d.reason else "denied"
+    return f"DENY [{code}]" + (f" as {d.role}" if d.role else "")
+
+
+def trace_text(d: Decision, request: Request, label: str) -> str:
+    """The full trace of one decision, with LiteLLM-difference notes."""
+    what = f"model '{request.model}' on {request.route}" if request.model else request.route
+    lines = [f"{label}", f"request: {what}", f"decision: {_verdict(d)}"]
+    if d.reason is not None:
+        where = f"  [{line_of(d.reason.location)}]" if d.reason.location else ""
+        lines.append(f"reason: {d.reason.message}{where}")
+    if d.identity:
+        lines.append("identity: " + ", ".join(f"{k}={v}" for k, v in sorted(d.identity.items())))
+    lines.append("trace:")
+    lines.extend(render_steps(d.steps))
+    lines.extend(_notes(d.notes))
+    return "\n".join(lines) + "\n"
+
+
+def _notes(notes: Sequence[str]) -> list[str]:
+    if not notes:
+        return []
+    return ["LiteLLM would differ:", *(f"  - {n}" for n in notes)]
+
+
+def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"verified": verified, "request": {"model": request.model, "route": request.route},
+            **(extra or {}), **decision_json(d)}
+
+
+# --- --model -----------------------------------------------------------------------------------------
+
+
+def _path_line(p: Path) -> str:
+    scopes = f" and scope contains {' '.join(p.scopes)!r}" if p.scopes else ""
+    role = p.decision.role or "no role"
+    shadow = ""
+    if p.grant.role != p.decision.role:
+        shadow = f" (this grant is shadowed: decide() resolves it to {role})"
+    return f"  {role}: {p.grant.condition}{scopes}{shadow}"
+
+
+def model_text(ma: ModelAccess) -> str:
+    lines = [f"model '{ma.model}' on {ma.route}"]
+    if not ma.in_model_list:
+        lines.append(f"  '{ma.model}' is not in model_list: the gateway cannot route it, nobody can use it")
+        return "\n".join(lines) + "\n"
+    lines.append(f"  defined at {line_of(ma.model_location)}")
+    if ma.requirements:
+        lines.append("  every token must also carry: " + "; ".join(ma.requirements))
+    if ma.everyone:
+        lines.append("  everyone: any verified token may use it (RBAC not enforced: enforce_rbac is off)")
+    elif not ma.allowed:
+        lines.append("  nobody: no role, scope or claim reaches it")
+    for p in ma.allowed:
+        lines.append(_path_line(p))
+        lines.append("    config: " + ", ".join(line_of(loc) for loc in p.config_lines()))
+    if ma.denied:
+        lines.append("denied:")
+        for p in ma.denied:
+            code = p.decision.reason.code if p.decision.reason else "denied"
+            lines.append(f"{_path_line(p)}: {code}")
+    return "\n".join(lines) + "\n"
+
+
+def _path_json(p: Path) -> dict[str, Any]:
+    return {"role": p.decision.role, "grant_role": p.grant.role, "kind": p.grant.kind,
+            "condition": p.grant.condition, "value": p.grant.value, "scopes": list(p.scopes),
+            "claims": p.claims, "config_lines": [loc_json(loc) for loc in p.config_lines()],
+            "reason": reason_json(p.decision.reason), "notes": list(p.decision.notes)}
+
+
+def model_json(ma: ModelAccess) -> dict[str, Any]:
+    who = "not_in_model_list" if not ma.in_model_list else "everyone" if ma.everyone else \
+        "some" if ma.allowed else "nobody"
+    return {"model": ma.model, "route": ma.route, "in_model_list": ma.in_model_list,
+            "requirements": list(ma.requirements),
+            "location": loc_json(ma.model_location), "who": who,
+            "allowed": [_path_json(p) for p in ma.allowed] if ma.in_model_list else [],
+            "denied": [_path_json(p) for p in ma.denied]}
+
+
+# --- --role ------------------------------------------------------------------------------------------
+
+
+def _routes_line(d: Decision) -> str:
+    if d.routes is None:
+        return "non-admin defaults (LLM API and info routes)"
+    return ", ".join(d.routes) or "(none)"
+
+
+def role_text(role: str, items: Sequence[RoleAccess]) -> str:
+    if not items:
+        return f"role '{role}': no config condition grants it (not a gateway role or JWT role value here)\n"
+    lines = [f"role '{role}'"]
+    for ra in items:
+        p = ra.path
+        lines.append(f"- {p.grant.condition} -> {p.decision.role or 'no role'}")
+        lines.append(f"    models: {', '.join(ra.models) or '(none)'}")
+        lines.append(f"    routes: {_routes_line(p.decision)}")
+        if ra.permission_routes is not None:
+            lines.append(f"    and role_permissions routes: {', '.join(ra.permission_routes) or '(none)'}  "
+                         f"[{line_of(ra.permission_location)}]")
+        lines.append("    config: " + ", ".join(line_of(loc) for loc in p.config_lines()))
+        if p.decision.reason is not None:
+            lines.append(f"    denied: {p.decision.reason.message}")
+    return "\n".join(lines) + "\n"
+
+
+def role_json(role: str, items: Sequence[RoleAccess]) -> dict[str, Any]:
+    return {"role": role, "grants": [
+        {**_path_json(ra.path), "models": list(ra.models),
+         "routes": None if ra.path.decision.routes is None else list(ra.path.decision.routes),
+         "permission_routes": None if ra.permission_routes is None else list(ra.permission_routes)}
+        for ra in items]}
+
+
+# --- matrix ------------------------------------------------------------------------------------------
+
+
+def matrix_text(models: Sequence[str], rows: Sequence[MatrixRow], route: str) -> str:
+    head = ["role (JWT condition)", *models]
+    body = [[_row_label(r), *("yes" if m in r.allowed else "-" for m in models)] for r in rows]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [f"access matrix on {route}", fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    lines.extend(fmt.format(*row).rstrip() for row in body)
+    return "\n".join(lines) + "\n"
+
+
+def _row_label(r: MatrixRow) -> str:
+    label = r.grant.label
+    if r.role != r.grant.role:
+        label += f" (resolves to {r.role or 'no role'})"
+    return label
+
+
+def matrix_json(models: Sequence[str], rows: Sequence[MatrixRow], route: str) -> dict[str, Any]:
+    return {"route": route, "models": list(models), "rows": [
+        {"role": r.role, "grant_role": r.grant.role, "kind": r.grant.kind, "value": r.grant.value,
+         "condition": r.grant.condition, "location": loc_json(r.grant.location), "allowed": list(r.allowed),
+         "denied": r.reasons} for r in rows]}

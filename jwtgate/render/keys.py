@@ -1,0 +1,117 @@
+"""Key sets -> text (a rich table per source) or JSON, for ``jwtgate jwks fetch|show``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from jwtgate.errors import KeySourceError
+from jwtgate.keysource import KeySetInfo
+from jwtgate.model import VerificationKey
+
+Result = tuple[str, KeySetInfo | KeySourceError]
+
+
+def relative(seconds: float) -> str:
+    """A signed duration as '3 s', '7 min', '2 h 5 min', '3 d'."""
+    s = abs(int(seconds))
+    if s < 120:
+        text = f"{s} s"
+    elif s < 7200:
+        text = f"{s // 60} min"
+    elif s < 172800:
+        text = f"{s // 3600} h {s % 3600 // 60} min"
+    else:
+        text = f"{s // 86400} d"
+    return text
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def freshness(info: KeySetInfo, now: float) -> str:
+    """'fetched 3 s ago, expires in 9 min' (or 'expired … ago, stale')."""
+    if info.origin == "file":
+        return "local file"
+    left = info.expires_at - now
+    expires = f"expires in {relative(left)}" if left > 0 else f"expired {relative(left)} ago"
+    return f"fetched {relative(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
+
+
+def key_json(key: VerificationKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "kty": key.kty,
+        "alg": key.alg,
+        "use": key.use,
+        "detail": key.detail,
+        "thumbprint": key.thumbprint or None,
+        "source": key.source,
+        "usable": key.usable,
+        "problem": key.problem,
+    }
+
+
+def result_json(source: str, result: KeySetInfo | KeySourceError, now: float) -> dict[str, Any]:
+    if isinstance(result, KeySourceError):
+        error = {"code": result.code, "message": result.message, "hint": result.hint}
+        return {"source": source, "ok": False, "error": error, "keys": []}
+    return {
+        "source": source,
+        "ok": True,
+        "error": None,
+        "jwks_url": result.jwks_url,
+        "issuer": result.issuer,
+        "origin": result.origin,
+        "fetched_at": iso(result.fetched_at),
+        "expires_at": iso(result.expires_at),
+        "age_seconds": round(now - result.fetched_at, 3),
+        "expires_in_seconds": round(result.expires_at - now, 3),
+        "stale": result.stale,
+        "keys": [key_json(k) for k in result.keys],
+    }
+
+
+def keys_json(results: Sequence[Result], warnings: Sequence[str], now: float) -> str:
+    doc = {"sources": [result_json(s, r, now) for s, r in results], "warnings": list(warnings)}
+    return json.dumps(doc, indent=2)
+
+
+def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: float) -> None:
+    """One heading and table per source on stdout; errors and warnings on stderr."""
+    import typer
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)
+    for source, result in results:
+        if isinstance(result, KeySourceError):
+            hint = f" (hint: {result.hint})" if result.hint else ""
+            typer.echo(f"error: {source}: {result.message}{hint} [{result.code}]", err=True)
+            continue
+        out.print(_heading(source, result, now), markup=False)
+        out.print(_table(result) if result.keys else "  (no keys)")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _heading(source: str, info: KeySetInfo, now: float) -> str:
+    via = f" -> {info.jwks_url}" if info.jwks_url != source else ""
+    issuer = f", issuer {info.issuer}" if info.issuer else ""
+    return f"{source}{via} ({freshness(info, now)}{issuer})"
+
+
+def _table(info: KeySetInfo) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    for column in ("kid", "kty", "alg", "use", "key", "thumbprint (RFC 7638)", "usable"):
+        table.add_column(column, overflow="fold")
+    for key in info.keys:
+        usable = "yes" if key.usable else f"no: {key.problem}"
+        cells = (key.kid, key.kty, key.alg, key.use, key.detail, key.thumbprint, usable)
+        table.add_row(*(c if c else "-" for c in cells))
+    return table

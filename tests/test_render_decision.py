@@ -1,0 +1,90 @@
+"""Trace rendering: marks, locations, notes and the verdict in text; the JSON document's fields."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from jwtgate.errors import TokenError
+from jwtgate.model import Decision, Location, Reason, Request, Step
+from jwtgate.render.decision import decision_to_json, render_trace_text, render_verdict_text
+
+WHERE = Location("c.yaml", 12, 7)
+STEPS = (
+    Step("token parsed", "ok", "RS256, kid k1"),
+    Step("signature", "fail", "does not verify"),
+    Step("role", "info", "no mapping", WHERE),
+    Step("model", "skip", "no model"),
+    Step("models", "warn", "unrestricted"),
+)
+
+
+def text_of(fn: object, *args: object) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, highlight=False, soft_wrap=True, color_system=None)
+    fn(*args, console)  # type: ignore[operator]
+    return buf.getvalue()
+
+
+def test_marks_alignment_locations_and_notes() -> None:
+    out = text_of(render_trace_text, STEPS, ["LiteLLM would differ"])
+    assert out.splitlines() == [
+        "✓ token parsed  RS256, kid k1",
+        "✗ signature     does not verify",
+        "• role          no mapping  (c.yaml:12:7)",
+        "– model         no model",
+        "! models        unrestricted",
+        "note: LiteLLM would differ",
+    ]
+
+
+def test_markup_in_values_is_printed_literally() -> None:
+    out = text_of(render_trace_text, [Step("role", "info", "claim = '[bold]x[/bold]'")], [])
+    assert "'[bold]x[/bold]'" in out
+
+
+@pytest.mark.parametrize(
+    ("allowed", "reason", "line"),
+    [(True, None, "ALLOWED"), (False, Reason("policy.no_role", "no role"), "DENIED [policy.no_role] no role"),
+     (False, TokenError("expired", code="token.expired"), "DENIED [token.expired] expired")],
+    ids=["allowed", "denied-reason", "denied-token-error"],
+)
+def test_verdict(allowed: bool, reason: Reason | TokenError | None, line: str) -> None:
+    assert text_of(render_verdict_text, allowed, reason).strip() == line
+
+
+def _decision(allowed: bool, models: tuple[str, ...] | None) -> Decision:
+    reason = None if allowed else Reason("policy.model_not_allowed", "nope", WHERE)
+    return Decision(allowed, reason, "internal_user", models, None, "alice", {"user_email": "a@x"},
+                    (Step("decision", "ok" if allowed else "fail", "d"),), ("a note",))
+
+
+def test_json_of_a_decision() -> None:
+    doc = decision_to_json(_decision(False, ("gpt-4o-mini",)), steps=STEPS[:1], verified=True, claims={"sub": "a"},
+                           request=Request("gpt-4o"), extra={"fingerprint": "abc"})
+    assert doc["allowed"] is False and doc["verified"] is True
+    assert doc["reason"] == {"code": "policy.model_not_allowed", "message": "nope",
+                             "location": {"file": "c.yaml", "line": 12, "column": 7}}
+    assert (doc["role"], doc["models"], doc["routes"], doc["claims"]) == ("internal_user", ["gpt-4o-mini"], None,
+                                                                          {"sub": "a"})
+    assert doc["request"] == {"model": "gpt-4o", "route": "/v1/chat/completions"}
+    assert doc["steps"] == [{"name": "token parsed", "status": "ok", "detail": "RS256, kid k1", "location": None,
+                             "data": {}}]
+    assert doc["notes"] == ["a note"] and doc["fingerprint"] == "abc"
+    json.dumps(doc)
+
+
+def test_json_unrestricted_models_is_null() -> None:
+    doc = decision_to_json(_decision(True, None), steps=(), verified=True, claims={})
+    assert doc["allowed"] is True and doc["models"] is None and doc["reason"] is None
+
+
+def test_json_refused_token_has_no_decision() -> None:
+    err = TokenError("expired 42 s ago", code="token.expired")
+    doc = decision_to_json(None, steps=STEPS, verified=False, claims=None, error=err)
+    assert doc["allowed"] is False and doc["verified"] is False and doc["claims"] is None and doc["role"] is None
+    assert doc["reason"] == {"code": "token.expired", "message": "expired 42 s ago", "location": None}
+    assert [s["status"] for s in doc["steps"]] == ["ok", "fail", "info", "skip", "warn"]
