@@ -146,8 +146,8 @@ class JwtgateApp:
         else:
             await self.proxy(scope, receive, send, ctx)
 
-    async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> VerifiedToken:
-        """The verified token, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
+    async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> tuple[str, VerifiedToken]:
+        """The token and its verification, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
         token = bearer_token(scope["headers"])
         if token is None:
             raise Refusal(401, "token.missing", "no credentials: send 'Authorization: Bearer <JWT>'")
@@ -157,12 +157,16 @@ class JwtgateApp:
             status = 503 if err.code.startswith("jwks.") else 401
             raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
         ctx.fingerprint = verified.fingerprint
-        return verified
+        return token, verified
 
-    def decide(self, gate: Gate, verified: VerifiedToken, model: str | None, route: str, ctx: Ctx,
+    def decide(self, gate: Gate, auth: tuple[str, VerifiedToken], model: str | None, route: str, ctx: Ctx,
                needs_model: bool) -> Decision:
-        """decide(); a denial (or a missing model for a caller limited to some models) is a 403 Refusal."""
-        decision = decide(gate.policy, verified.claims, Request(model, route))
+        """decide() (cached per config); a denial, or no model for a caller limited to some, is a 403 Refusal."""
+        key = (auth[0], model, route)
+        decision = gate.decisions.get(key)
+        if decision is None:
+            decision = decide(gate.policy, auth[1].claims, Request(model, route))
+            gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
         if not decision.allowed:
             reason = decision.reason
@@ -177,13 +181,13 @@ class JwtgateApp:
         path: str = scope["path"]
         check_path(path)
         gate = self.state.holder.gate
-        verified = await self.authenticate(gate, scope, ctx)
+        auth = await self.authenticate(gate, scope, ctx)
         headers = scope["headers"]
         data = await read_body(receive, self.state.settings.max_body_bytes, header(headers, b"content-length"))
         needs_model = takes_body_model(scope["method"], path)
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
-        decision = self.decide(gate, verified, ctx.model, path, ctx, needs_model)
+        decision = self.decide(gate, auth, ctx.model, path, ctx, needs_model)
         await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
@@ -213,9 +217,9 @@ class JwtgateApp:
         if scope["method"] not in ("GET", "HEAD"):
             raise Refusal(405, "request.method", "use GET", "error")
         gate = self.state.holder.gate
-        verified = await self.authenticate(gate, scope, ctx)
-        self.decide(gate, verified, None, "/v1/models", ctx, False)
-        names = allowed_models(gate.policy, verified.claims)
+        auth = await self.authenticate(gate, scope, ctx)
+        self.decide(gate, auth, None, "/v1/models", ctx, False)
+        names = allowed_models(gate.policy, auth[1].claims)
         path: str = scope["path"]
         if path in MODEL_LIST_PATHS:
             ctx.status = 200

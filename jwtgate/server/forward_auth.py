@@ -57,7 +57,7 @@ async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ct
     method, route = original_route(scope)
     ctx.path = route
     gate = app.state.holder.gate
-    verified = await app.authenticate(gate, scope, ctx)
+    auth = await app.authenticate(gate, scope, ctx)
     data = await read_body(receive, app.state.settings.max_body_bytes, header(headers, b"content-length"))
     try:
         check_path(route)
@@ -67,7 +67,7 @@ async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ct
     x_model = header(headers, b"x-model")
     ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
     needs_model = takes_body_model(method, route) or ctx.model is not None
-    decision = app.decide(gate, verified, ctx.model, route, ctx, needs_model)
+    decision = app.decide(gate, auth, ctx.model, route, ctx, needs_model)
     out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in app.forwarder.identity(decision).items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)

@@ -71,7 +71,8 @@ def bearer_token(headers: Headers) -> str | None:
 
 def check_path(path: str) -> None:
     """Refuse paths an upstream might normalise differently from the route that was decided."""
-    if "//" in path or "\\" in path or any(seg in (".", "..") for seg in path.split("/")):
+    dots = "/." in path and any(seg in (".", "..") for seg in path.split("/"))
+    if dots or "//" in path or "\\" in path:
         raise BadRequest(400, "request.bad_path", f"path {path!r} has empty, '.' or '..' segments")
 
 

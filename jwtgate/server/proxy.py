@@ -11,7 +11,7 @@ from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model
 from jwtgate.server.responses import Receive, Refusal, Scope, Send
 from jwtgate.server.state import AppState, Gate
-from jwtgate.server.upstream import Target, forward_headers, response_headers, target_url
+from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
 
 if TYPE_CHECKING:
     import aiohttp
@@ -28,7 +28,7 @@ class Forwarder:
 
         self.state = state
         s = state.settings
-        self.drop = frozenset({s.subject_header.lower().encode(), s.role_header.lower().encode()})
+        self.blocked = blocked_headers((s.subject_header, s.role_header))
         self.subject_header, self.role_header = s.subject_header, s.role_header
         self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
         self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
@@ -52,7 +52,7 @@ class Forwarder:
                           "the model an api_base", "error")
         path, data = self._rewrite(scope, target, model, body)
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
-        headers = forward_headers(scope["headers"], self.drop, self.identity(decision), target.api_key, key_header)
+        headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), target.api_key, key_header)
         url = target_url(target, path, scope.get("query_string", b""))
         task = asyncio.current_task()
         watcher = asyncio.ensure_future(_wait_disconnect(receive))

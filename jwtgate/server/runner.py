@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from jwtgate.errors import JwtgateError, KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
@@ -135,7 +135,8 @@ async def keys_ready(auth: Authenticator) -> bool:
     return True
 
 
-def build_state(opts: ServeOptions, env: Mapping[str, str]) -> tuple[AppState, list[Finding]]:
+def build_state(opts: ServeOptions, env: Mapping[str, str],
+                access_stream: TextIO | None = None) -> tuple[AppState, list[Finding]]:
     """Everything the app needs, from the config and the flags; ConfigRejected when the config has errors."""
     policy, warnings = load_checked(opts.config, env)
     settings = effective_settings(policy, opts)
@@ -145,7 +146,7 @@ def build_state(opts: ServeOptions, env: Mapping[str, str]) -> tuple[AppState, l
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
                               read_timeout=settings.upstream_timeout)
     holder = GateHolder(builder.build(policy))
-    state = AppState(holder, upstream, settings, metrics, AccessLog(), loader=builder.load)
+    state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream), loader=builder.load)
     metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
     return state, warnings
 
@@ -200,7 +201,7 @@ def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket |
     from jwtgate.server.app import create_app
 
     configure_logging()
-    state, _ = build_state(opts, env)
+    state, _ = build_state(opts, env, access_stream=sys.stderr)
     if sock is None:
         sock = listen(state.settings)
     if announce is not None:

@@ -7,9 +7,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
-from jwtgate.model import Finding, Policy, ServeSettings, VerifiedToken
+from jwtgate.model import Decision, Finding, Policy, ServeSettings, VerifiedToken
 from jwtgate.server.metrics import Metrics
 from jwtgate.server.upstream import Targets, UpstreamClient
 
@@ -34,6 +34,27 @@ class Gate:
     targets: Targets
     keys_ready: Callable[[], Awaitable[bool]] = field(default=lambda: _true())
     aclose: Callable[[], Awaitable[None]] | None = None
+    decisions: DecisionCache = field(default_factory=lambda: DecisionCache(10_000))
+
+
+class DecisionCache:
+    """decide() results by (token, model, route) for one config: decide() reads nothing but the claims,
+    the request and the policy, and the token is verified again (cache, expiry) before each lookup.
+    Bounded: the oldest entry goes first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: dict[tuple[str, str | None, str], Decision] = {}
+
+    def get(self, key: tuple[str, str | None, str]) -> Decision | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, str | None, str], decision: Decision) -> None:
+        entries = self.entries
+        if len(entries) >= self.size:
+            del entries[next(iter(entries))]
+        entries[key] = decision
 
 
 async def _true() -> bool:
@@ -60,16 +81,24 @@ class GateHolder:
 
 
 class AccessLog:
-    """One JSON line per request on the ``jwtgate.access`` logger."""
+    """One JSON line per request: written straight to ``stream`` (``jwtgate serve``: stderr), else on the
+    ``jwtgate.access`` logger (embedding, tests)."""
 
-    def __init__(self, logger: logging.Logger | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, logger: logging.Logger | None = None, clock: Callable[[], float] = time.time,
+                 stream: TextIO | None = None) -> None:
         self.logger = logger or logging.getLogger("jwtgate.access")
         self.clock = clock
+        self.stream = stream
 
     def __call__(self, record: dict[str, Any]) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.clock()))
-            self.logger.info(json.dumps({"time": stamp + "Z", **record}, separators=(",", ":")))
+        if self.stream is None and not self.logger.isEnabledFor(logging.INFO):
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.clock()))
+        line = json.dumps({"time": stamp + "Z", **record}, separators=(",", ":"))
+        if self.stream is not None:
+            self.stream.write(line + "\n")
+        else:
+            self.logger.info(line)
 
 
 @dataclass

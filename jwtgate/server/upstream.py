@@ -108,12 +108,18 @@ def target_url(target: Target, path: str, query: bytes) -> str:
     return f"{url}?{query.decode('latin-1')}" if query else url
 
 
-def forward_headers(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes], identity: dict[str, str],
+def blocked_headers(identity_names: Iterable[str]) -> frozenset[bytes]:
+    """What is never forwarded: hop-by-hop headers, client credentials, client-sent identity headers."""
+    return HOP_BY_HOP | CLIENT_CREDENTIALS | {n.lower().encode("latin-1") for n in identity_names}
+
+
+def forward_headers(headers: Iterable[tuple[bytes, bytes]], blocked: frozenset[bytes], identity: dict[str, str],
                     api_key: str | None, key_header: str) -> list[tuple[str, str]]:
-    """Client headers less hop-by-hop, client credentials and identity names; then jwtgate's own."""
-    listed = _connection_listed(headers)
-    out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
-           if k not in HOP_BY_HOP and k not in CLIENT_CREDENTIALS and k not in drop and k not in listed]
+    """Client headers less ``blocked`` ones and those named in ``Connection``; then jwtgate's own."""
+    out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers if k not in blocked]
+    if any(k == b"connection" for k, _ in headers):
+        listed = {n.decode("latin-1") for n in _connection_listed(headers)}
+        out = [(k, v) for k, v in out if k not in listed]
     out.extend(identity.items())
     if api_key:
         out.append(("x-api-key", api_key) if key_header == "x-api-key" else ("Authorization", f"Bearer {api_key}"))
@@ -136,8 +142,11 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, by
 
     ``content-length`` is kept: the body is relayed byte for byte (aiohttp does not decompress it).
     """
-    listed = _connection_listed(raw)
-    return [(k, v) for k, v in ((k.lower(), v) for k, v in raw) if k not in RESPONSE_DROP and k not in listed]
+    out = [(k, v) for k, v in ((k.lower(), v) for k, v in raw) if k not in RESPONSE_DROP]
+    if any(k == b"connection" for k, _ in out):
+        listed = _connection_listed(out)
+        out = [(k, v) for k, v in out if k not in listed]
+    return out
 
 
 class UpstreamClient:
