@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 SKIP_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
 BUFFER_LIMIT = 256 * 1024  # a non-streaming reply up to this size is read whole and sent in one message
+WATCH_AFTER = 0.05  # seconds before a request's client-disconnect watcher starts
 
 
 class Forwarder:
@@ -54,13 +55,8 @@ class Forwarder:
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
         headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), target.api_key, key_header)
         url = target_url(target, path, scope.get("query_string", b""))
-        task = asyncio.current_task()
-        watcher = asyncio.ensure_future(_wait_disconnect(receive))
-        watcher.add_done_callback(lambda w: _on_disconnect(w, ctx, task))
-        try:
+        with _DisconnectWatch(receive, ctx):
             await self.relay(send, scope["method"], url, headers, data, ctx)
-        finally:
-            watcher.cancel()
 
     def _rewrite(self, scope: Scope, target: Target, model: str | None, body: Body) -> tuple[str, bytes]:
         path: str = scope["path"]
@@ -119,13 +115,39 @@ def _sent(scope: Scope, name: bytes) -> bool:
     return any(k == name for k, _ in scope["headers"])
 
 
-async def _wait_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+class _DisconnectWatch:
+    """Cancels the current task (the upstream request) when the client disconnects.
 
+    ASGI reports a disconnect only through ``receive()``, so a task must wait on it. Most replies are
+    done within ``WATCH_AFTER``; the watcher task is only started for those that are not (streams,
+    slow generations), which keeps a task per request off the fast path.
+    """
 
-def _on_disconnect(watcher: asyncio.Future[None], ctx: Ctx, task: asyncio.Task[object] | None) -> None:
-    if watcher.cancelled() or watcher.exception() is not None or ctx.complete or task is None:
-        return
-    ctx.disconnected = True
-    task.cancel()
+    def __init__(self, receive: Receive, ctx: Ctx) -> None:
+        self.receive, self.ctx = receive, ctx
+        self.task = asyncio.current_task()
+        self.watcher: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> None:
+        self.timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    def _start(self) -> None:
+        self.watcher = asyncio.ensure_future(self._wait())
+        self.watcher.add_done_callback(self._done)
+
+    async def _wait(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+    def _done(self, watcher: asyncio.Task[None]) -> None:
+        if watcher.cancelled() or watcher.exception() is not None or self.ctx.complete or self.task is None:
+            return
+        self.ctx.disconnected = True
+        self.task.cancel()
