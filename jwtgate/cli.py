@@ -66,7 +66,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version."),
 ) -> None:
     """Check, explain and enforce JWT/OIDC model-access policies for LLM gateways."""
 

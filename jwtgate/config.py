@@ -6,15 +6,12 @@ JG301 unset environment variables) kept on the Policy, and the value falls back 
 
 from __future__ import annotations
 
-import difflib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from jwtgate import schema as S
-from jwtgate.errors import ConfigError, UsageError
+from jwtgate.errors import ConfigError
 from jwtgate.model import (
     Finding,
     IssuerConfig,
@@ -29,9 +26,9 @@ from jwtgate.model import (
     Settings,
     Severity,
 )
+from jwtgate.yamlio import did_you_mean, parse_yaml, plain, read_text
 
 ENV_PREFIX = "os.environ/"
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -41,62 +38,9 @@ class _Ctx:
     findings: list[Finding] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
 
-    def add(self, code: str, severity: Severity, message: str, loc: Location, hint: str | None = None) -> None:
+    def add(self, code: str, severity: Severity, message: str, loc: Location,
+            hint: str | None = None) -> None:
         self.findings.append(Finding(code, severity, message, loc, hint))
-
-
-def read_text(path: str) -> tuple[str, str]:
-    """Read a config file (``-`` for stdin) as UTF-8; returns (text, display name)."""
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
-        name = "<stdin>"
-    else:
-        p = Path(path)
-        try:
-            if p.is_dir():
-                raise UsageError(f"{path}: is a directory; pass a YAML config file")
-            with p.open("rb") as fh:
-                data = fh.read(MAX_CONFIG_BYTES + 1)
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file", hint="check the path to the config") from None
-        except PermissionError:
-            raise UsageError(f"{path}: permission denied") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        name = path
-    if len(data) > MAX_CONFIG_BYTES:
-        raise UsageError(f"{name}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; not a config file")
-    if b"\x00" in data:
-        raise UsageError(f"{name}: binary data (NUL bytes); expected a YAML config")
-    try:
-        return data.decode("utf-8-sig"), name
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
-
-
-def parse_yaml(text: str, file: str) -> tuple[Any, list[Finding]]:
-    """Parse YAML keeping positions; syntax errors become JG001/JG004 findings."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import DuplicateKeyError
-    from ruamel.yaml.error import MarkedYAMLError
-
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    try:
-        return yaml.load(text), []
-    except DuplicateKeyError as exc:
-        mark = exc.problem_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-        msg = (exc.problem or "duplicate key").split("\n")[0]
-        return None, [Finding("JG004", "error", f"{msg}; the later value would silently win", loc)]
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-        problem = exc.problem or "invalid YAML"
-        ctx = f" ({exc.context})" if exc.context else ""
-        return None, [Finding("JG001", "error", f"YAML syntax error: {problem}{ctx}", loc)]
-    except Exception as exc:  # ruamel raises a few unmarked errors (reader, recursion)
-        return None, [Finding("JG001", "error", f"YAML error: {exc}".split("\n")[0], Location(file, 1, 1))]
 
 
 def load_policy_file(path: str, env: Mapping[str, str]) -> Policy:
@@ -111,22 +55,26 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
     root, syntax = parse_yaml(text, file)
     ctx.findings.extend(syntax)
     if root is None and not syntax:
-        ctx.add("JG003", "error", "the config is empty", Location(file, 1, 1), "add a model_list and general_settings")
+        ctx.add("JG003", "error", "the config is empty", Location(file, 1, 1),
+                "add a model_list and general_settings")
     if root is not None and not isinstance(root, dict):
-        ctx.add("JG002", "error", f"the config's top level is a {_kind(root)}, not a mapping", _loc_of(ctx, root))
+        ctx.add("JG002", "error", f"the config's top level is a {_kind(root)}, not a mapping",
+                _loc_of(ctx, root))
         root = None
     top: dict[str, Any] = root if isinstance(root, dict) else {}
     _check_open_keys(ctx, top, S.TOP_LEVEL_KNOWN, "", "top level")
     general = _mapping_at(ctx, top, "general_settings", "general_settings")
     _check_open_keys(ctx, general, S.GENERAL_SETTINGS_KNOWN, "general_settings", "general_settings")
-    jwt_raw = _walk_mapping(ctx, general, "litellm_jwtauth", S.LITELLM_JWTAUTH, "general_settings.litellm_jwtauth")
+    jwt_raw = _walk_mapping(ctx, general, "litellm_jwtauth", S.LITELLM_JWTAUTH,
+                            "general_settings.litellm_jwtauth")
     jg_raw = _walk_mapping(ctx, top, "jwtgate", S.JWTGATE, "jwtgate")
     return Policy(
         file=file,
         enable_jwt_auth=_scalar(ctx, general, "enable_jwt_auth", S.Field(S.BOOL, False), "general_settings"),
         jwt=_build_jwt(jwt_raw),
         role_permissions=_build_role_permissions(ctx, general),
-        general_enforce_rbac=_scalar(ctx, general, "enforce_rbac", S.Field(S.BOOL, False), "general_settings"),
+        general_enforce_rbac=_scalar(ctx, general, "enforce_rbac", S.Field(S.BOOL, False),
+                                     "general_settings"),
         models=_build_models(ctx, top),
         settings=_build_settings(jg_raw),
         public_key_urls=tuple(u.strip() for u in env.get("JWT_PUBLIC_KEY_URL", "").split(",") if u.strip()),
@@ -194,18 +142,13 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def did_you_mean(word: str, options: Any) -> str | None:
-    """The closest known word, for hints."""
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
 def _unknown_key(ctx: _Ctx, node: Any, key: Any, options: Any, where: str, severity: Severity) -> None:
     name = str(key)
     guess = did_you_mean(name, options)
     hint = f"did you mean '{guess}'?" if guess else None
     msg = f"unknown key '{name}' in {where}"
-    ctx.add("JG101", severity, msg + (" (LiteLLM rejects or ignores it)" if severity == "error" else ""),
+    code = "JG101" if severity == "error" else "JG112"  # JG112: open mapping, looks like a typo
+    ctx.add(code, severity, msg + (" (LiteLLM rejects or ignores it)" if severity == "error" else ""),
             _key_loc(ctx, node, key), hint)
 
 
@@ -222,7 +165,8 @@ def _mapping_at(ctx: _Ctx, parent: dict[str, Any], key: str, path: str) -> dict[
     if value is None:
         return {}
     if not isinstance(value, dict):
-        ctx.add("JG102", "error", f"'{path}' must be a mapping, not a {_kind(value)}", _value_loc(ctx, parent, key))
+        ctx.add("JG102", "error", f"'{path}' must be a mapping, not a {_kind(value)}",
+                _value_loc(ctx, parent, key))
         return {}
     return value
 
@@ -272,12 +216,38 @@ def _coerce(ctx: _Ctx, value: Any, spec: S.Field, path: str, loc: Location) -> t
         return True, None if resolved is None else (resolved,)
     if kind == S.ANY:
         return True, value
-    hint = None
-    if kind == S.BOOL and isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
-        hint = f"write {value.lower() in ('true', 'yes')!s} without quotes".replace("True", "true").replace(
-            "False", "false")
-    ctx.add("JG102", "error", f"'{path}' must be a {kind}, not a {_kind(value)}", loc, hint)
+    lax = _lax(value, kind)
+    if lax is not None:
+        msg = f"'{path}' is {value!r}; LiteLLM converts it to {_yaml_scalar(lax)}"
+        ctx.add("JG111", "warning", msg, loc,
+                f"write {_yaml_scalar(lax)} without quotes")
+        return True, lax
+    ctx.add("JG102", "error", f"'{path}' must be a {kind}, not a {_kind(value)}", loc)
     return False, None
+
+
+_LAX_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_LAX_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _lax(value: Any, kind: str) -> bool | float | int | None:
+    """What pydantic's lax mode (as LiteLLM loads its config) makes of a quoted bool/number, else None."""
+    if kind == S.BOOL and isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        return True if text in _LAX_TRUE else False if text in _LAX_FALSE else None
+    if kind in (S.NUM, S.INT) and isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        if kind == S.NUM:
+            return number
+        return int(number) if number.is_integer() else None
+    return None
+
+
+def _yaml_scalar(value: bool | float | int) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _scalar(ctx: _Ctx, node: dict[str, Any], key: str, spec: S.Field, path: str) -> Any:
@@ -324,14 +294,14 @@ def _walk_node(ctx: _Ctx, node: dict[str, Any], schema: S.Schema, path: str) -> 
     return out
 
 
-def _walk_list(
-    ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema, path: str
-) -> tuple[dict[str, Any], ...] | None:
+def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema,
+               path: str) -> tuple[dict[str, Any], ...] | None:
     value = node.get(key)
     if value is None:
         return None
     if not isinstance(value, list):
-        ctx.add("JG102", "error", f"'{path}' must be a list, not a {_kind(value)}", _value_loc(ctx, node, key))
+        ctx.add("JG102", "error", f"'{path}' must be a list, not a {_kind(value)}",
+                _value_loc(ctx, node, key))
         return None
     items: list[dict[str, Any]] = []
     for i, entry in enumerate(value):
@@ -339,7 +309,8 @@ def _walk_list(
         iloc = _item_loc(ctx, value, i)
         ctx.locations[ipath] = iloc
         if not isinstance(entry, dict):
-            ctx.add("JG102", "error", f"'{ipath}' must be a mapping ({item.name}), not a {_kind(entry)}", iloc)
+            ctx.add("JG102", "error", f"'{ipath}' must be a mapping ({item.name}), not a {_kind(entry)}",
+                    iloc)
             continue
         walked = _walk_node(ctx, entry, item, ipath)
         walked["__location__"] = iloc
@@ -356,8 +327,8 @@ def _build_models(ctx: _Ctx, top: dict[str, Any]) -> tuple[ModelEntry, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        msg = f"'model_list' must be a list, not a {_kind(value)}"
-        ctx.add("JG102", "error", msg, _value_loc(ctx, top, "model_list"))
+        ctx.add("JG102", "error", f"'model_list' must be a list, not a {_kind(value)}",
+                _value_loc(ctx, top, "model_list"))
         return ()
     ctx.locations["model_list"] = _key_loc(ctx, top, "model_list")
     walked = _walk_list(ctx, top, "model_list", S.MODEL_ENTRY, "model_list") or ()
@@ -367,25 +338,18 @@ def _build_models(ctx: _Ctx, top: dict[str, Any]) -> tuple[ModelEntry, ...]:
         if not isinstance(name, str):
             continue
         params = entry.get("litellm_params") or {}
-        models.append(ModelEntry(name, plain(params), plain(entry.get("model_info") or {}), entry["__location__"]))
+        info = plain(entry.get("model_info") or {})
+        models.append(ModelEntry(name, plain(params), info, entry["__location__"]))
         ctx.locations[f"{entry['__path__']}.model_name"] = entry["__location__"]
     return tuple(models)
-
-
-def plain(value: Any) -> Any:
-    """ruamel containers -> plain dicts/lists (resolving nothing)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def _build_role_permissions(ctx: _Ctx, general: dict[str, Any]) -> tuple[RolePermission, ...]:
     if "role_permissions" not in general:
         return ()
     ctx.locations["general_settings.role_permissions"] = _key_loc(ctx, general, "role_permissions")
-    walked = _walk_list(ctx, general, "role_permissions", S.ROLE_PERMISSION, "general_settings.role_permissions")
+    walked = _walk_list(ctx, general, "role_permissions", S.ROLE_PERMISSION,
+                        "general_settings.role_permissions")
     return tuple(
         RolePermission(e["role"], e["models"], e["routes"], e["__location__"])
         for e in walked or ()

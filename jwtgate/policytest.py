@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jwtgate.config import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import UsageError
 from jwtgate.model import Decision, Location, Policy, Request
+from jwtgate.yamlio import did_you_mean, parse_yaml, plain, read_text
 
 DEFAULT_ROUTE = "/v1/chat/completions"
 CASE_KEYS = ("name", "claims", "token", "model", "route", "expect", "reason", "role", "now")

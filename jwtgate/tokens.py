@@ -240,7 +240,9 @@ def _iso(ts: float) -> str:
 
 def _secs(value: float) -> str:
     text = f"{round(value)} s" if abs(value - round(value)) < 0.05 else f"{value:.1f} s"
-    return text if abs(value) < 7200 else f"{text} (~{value / 3600:.1f} h)"
+    if abs(value) < 7200:
+        return text
+    return f"{text} (~{value / 3600:.1f} h)" if abs(value) < 172_800 else f"{text} (~{value / 86400:.1f} d)"
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:

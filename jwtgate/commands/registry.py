@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from jwtgate.commands import check_token, decode, diff, explain, jwks, keys, serve, test
+from jwtgate.commands.lint import lint_command
 
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
 
@@ -16,6 +17,7 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
                  register: Register) -> None:
     """Attach every command to its Typer group."""
     # lint
+    register(app, "lint", lint_command)
     # jwks
     register(jwks_app, "fetch", jwks.fetch)
     register(jwks_app, "show", jwks.show)

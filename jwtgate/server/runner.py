@@ -55,22 +55,14 @@ def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
 def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
     """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings)."""
     from jwtgate.config import load_policy_file
+    from jwtgate.lint import lint_policy
 
     policy = load_policy_file(path, env)
-    findings = _lint(policy, env)
+    findings = lint_policy(policy, env)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise ConfigRejected(errors)
     return policy, [f for f in findings if f.severity != "error"]
-
-
-def _lint(policy: Policy, env: Mapping[str, str]) -> list[Finding]:
-    try:
-        from jwtgate.lint import lint_policy  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:  # a checkout without the semantic rules: the loader's schema findings still apply
-        return list(policy.findings)
-    findings: list[Finding] = lint_policy(policy, env)
-    return findings
 
 
 def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:

@@ -1,0 +1,1 @@
+"""Lint rules, one small function each, grouped by family (references, traps, security)."""

@@ -1,0 +1,117 @@
+"""The rule registry's types and the helpers rules share (locations, reachable roles, claim paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jwtgate.model import Finding, Location, Policy, RolePermission, Severity
+
+JWT = "general_settings.litellm_jwtauth"
+RP = "general_settings.role_permissions"
+
+# Claim-path keys of litellm_jwtauth (and, per issuer, the overrides in schema.ISSUER_FIELD_OVERRIDES).
+CLAIM_PATH_KEYS = (
+    "team_id_jwt_field", "team_ids_jwt_field", "team_alias_jwt_field", "org_id_jwt_field",
+    "org_alias_jwt_field", "user_id_jwt_field", "user_email_jwt_field", "user_roles_jwt_field",
+    "end_user_id_jwt_field", "object_id_jwt_field", "roles_jwt_field", "virtual_key_claim_field",
+    "agent_id_jwt_field",
+)
+
+
+@dataclass
+class LintContext:
+    """What a rule reads: the policy, the environment, and lazily built indexes."""
+
+    policy: Policy
+    env: Mapping[str, str]
+    _perm_index: dict[Location, int] | None = field(default=None, repr=False)
+
+    @property
+    def file_start(self) -> Location:
+        return Location(self.policy.file, 1, 1)
+
+    def where(self, path: str, *fallbacks: str) -> Location:
+        """Location of the first config path that exists, else the start of the file."""
+        for p in (path, *fallbacks):
+            loc = self.policy.where(p)
+            if loc is not None:
+                return loc
+        return self.file_start
+
+    def perm_path(self, perm: RolePermission) -> str:
+        """The config path (``general_settings.role_permissions[i]``) of a role_permissions entry."""
+        if self._perm_index is None:
+            self._perm_index = _index_items(self.policy, RP)
+        return f"{RP}[{self._perm_index.get(perm.location, 0)}]"
+
+    def raw_entries(self, key: str) -> tuple[dict[str, Any], ...]:
+        """Walked litellm_jwtauth list entries (with ``__path__``/``__location__``) for ``key``."""
+        value = self.policy.jwt.raw.get(key)
+        return tuple(value) if isinstance(value, tuple) else ()
+
+    def claim_paths(self) -> Iterator[tuple[str, str]]:
+        """Every configured claim path as (config path, value), global and per issuer."""
+        raw = self.policy.jwt.raw
+        for key in CLAIM_PATH_KEYS:
+            value = raw.get(key)
+            if isinstance(value, str):
+                yield f"{JWT}.{key}", value
+        for entry in self.raw_entries("issuers"):
+            for key in CLAIM_PATH_KEYS:
+                value = entry.get(key)
+                if isinstance(value, str):
+                    yield f"{entry['__path__']}.{key}", value
+
+
+def _index_items(policy: Policy, list_path: str) -> dict[Location, int]:
+    out: dict[Location, int] = {}
+    i = 0
+    while (loc := policy.where(f"{list_path}[{i}]")) is not None:
+        out.setdefault(loc, i)
+        i += 1
+    return out
+
+
+Check = Callable[[LintContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One lint rule: a stable code, its severity, a one-line summary and (for semantic rules) its check."""
+
+    code: str
+    severity: Severity
+    summary: str
+    check: Check | None = None
+
+    def finding(self, message: str, location: Location, hint: str | None = None) -> Finding:
+        return Finding(self.code, self.severity, message, location, hint)
+
+
+def rule(code: str, severity: Severity, summary: str) -> Callable[[Check], Rule]:
+    """Decorator: turn a check function into a Rule."""
+
+    def wrap(fn: Check) -> Rule:
+        return Rule(code, severity, summary, fn)
+
+    return wrap
+
+
+def reachable_roles(policy: Policy) -> dict[str, str]:
+    """Gateway roles a token can resolve to (besides the admin scope), each with the key that allows it."""
+    jwt = policy.jwt
+    issuer_fields = {k for iss in jwt.issuers for k in iss.fields}
+    out: dict[str, str] = {}
+    for key in ("team_id_jwt_field", "team_id_default", "team_alias_jwt_field"):
+        if getattr(jwt, key) or key in issuer_fields:
+            out.setdefault("team", key)
+    if jwt.user_id_jwt_field or "user_id_jwt_field" in issuer_fields:
+        out.setdefault("internal_user", "user_id_jwt_field")
+    if jwt.user_roles_jwt_field and jwt.user_allowed_roles:
+        out.setdefault("internal_user", "user_allowed_roles")
+    if jwt.roles_jwt_field:
+        for mapping in jwt.role_mappings:
+            out.setdefault(mapping.internal_role, "role_mappings")
+    return out

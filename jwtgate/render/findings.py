@@ -1,0 +1,149 @@
+"""Findings -> text, JSON, SARIF 2.1.0 and GitHub workflow annotations. Pure: returns strings.
+
+Text: one line per finding, ``file:line:col: CODE severity: message (hint)``, sorted; the summary line
+(``summary_line``) is meant for stderr so that stdout holds only findings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import PurePath
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from jwtgate import __version__
+from jwtgate.model import Finding
+
+SEVERITIES = ("error", "warning", "info")
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+class RuleInfo(Protocol):
+    """What the renderers need of a rule (jwtgate.lint_rules.base.Rule fits)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+
+
+def _sorted(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (*f.sort_key(), f.message))
+
+
+def counts(findings: Sequence[Finding]) -> dict[str, int]:
+    """Number of findings per severity, plus the total."""
+    out = {s: 0 for s in SEVERITIES}
+    for f in findings:
+        out[f.severity] += 1
+    out["total"] = len(findings)
+    return out
+
+
+def text_line(f: Finding) -> str:
+    """``file:line:col: CODE severity: message (hint)``."""
+    hint = f" ({f.hint})" if f.hint else ""
+    return f"{f.location}: {f.code} {f.severity}: {f.message}{hint}"
+
+
+def render_text(findings: Sequence[Finding]) -> str:
+    """All findings, sorted, one per line ('' when there are none)."""
+    return "\n".join(text_line(f) for f in _sorted(findings))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(findings: Sequence[Finding], files: int) -> str:
+    """``2 errors, 1 warning, 0 info in 3 files``."""
+    c = counts(findings)
+    return (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info "
+            f"in {_plural(files, 'file')}")
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """The stable JSON shape of one finding."""
+    return {"code": f.code, "severity": f.severity, "message": f.message, "file": f.location.file,
+            "line": f.location.line, "column": f.location.column, "hint": f.hint}
+
+
+def render_json(findings: Sequence[Finding]) -> str:
+    """``{"findings": [...], "counts": {"error", "warning", "info", "total"}}``."""
+    doc = {"findings": [finding_dict(f) for f in _sorted(findings)], "counts": counts(findings)}
+    return json.dumps(doc, indent=2)
+
+
+def _artifact_uri(file: str) -> str:
+    if file == "<stdin>":
+        return "stdin"
+    return quote(PurePath(file).as_posix(), safe="/:._-~")
+
+
+def _sarif_rule(rule: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": rule.code,
+        "shortDescription": {"text": rule.summary},
+        "defaultConfiguration": {"level": SARIF_LEVEL.get(rule.severity, "warning")},
+    }
+
+
+def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    hint = f" ({f.hint})" if f.hint else ""
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "level": SARIF_LEVEL[f.severity],
+        "message": {"text": f.message + hint},
+        "locations": [{"physicalLocation": {
+            "artifactLocation": {"uri": _artifact_uri(f.location.file)},
+            "region": {"startLine": f.location.line, "startColumn": f.location.column},
+        }}],
+    }
+    if f.code in index:
+        result["ruleIndex"] = index[f.code]
+    return result
+
+
+def render_sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo]) -> str:
+    """A SARIF 2.1.0 log with one run; every rule is listed so code scanning can show its summary."""
+    index = {r.code: i for i, r in enumerate(rules)}
+    driver = {"name": "jwtgate", "version": __version__, "rules": [_sarif_rule(r) for r in rules]}
+    run = {"tool": {"driver": driver}, "results": [_sarif_result(f, index) for f in _sorted(findings)]}
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_line(f: Finding) -> str:
+    """``::error file=…,line=…,col=…,title=JG104::message (hint)``."""
+    hint = f" ({f.hint})" if f.hint else ""
+    loc = f.location
+    props = f"file={_gh_prop(loc.file)},line={loc.line},col={loc.column},title={_gh_prop(f.code)}"
+    return f"::{GITHUB_COMMAND[f.severity]} {props}::{_gh_data(f.message + hint)}"
+
+
+def render_github(findings: Sequence[Finding]) -> str:
+    """GitHub Actions workflow commands, one per finding ('' when there are none)."""
+    return "\n".join(github_line(f) for f in _sorted(findings))
+
+
+def render_rules(rules: Sequence[RuleInfo]) -> str:
+    """``--list-rules``: ``CODE  severity  summary`` per line."""
+    return "\n".join(f"{r.code}  {r.severity:<7}  {r.summary}" for r in rules)
+
+
+def render_rules_json(rules: Sequence[RuleInfo]) -> str:
+    """``--list-rules --format json``."""
+    return json.dumps({"rules": [{"code": r.code, "severity": r.severity, "summary": r.summary}
+                                 for r in rules]}, indent=2)

@@ -1,0 +1,68 @@
+"""The README stays true: its rule table, reason codes, set-up commands and examples match the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jwtgate.cli import app
+from jwtgate.lint import rules_table
+
+README = Path("README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_rule_table_matches_rules() -> None:
+    table = [line for line in _section("Lint rules").splitlines() if line.startswith("|")]
+    assert "\n".join(table) == rules_table()
+
+
+def test_readme_starts_with_exactly_the_two_commands() -> None:
+    first, second = _blocks(README, "bash")[:2]
+    assert first.startswith("pip install . && jwtgate check-token @sample_tokens/")
+    assert second.strip() == "pip install -e '.[test]' && pytest"
+    ci = Path(".ci/run").read_text(encoding="utf-8")
+    assert "\n" + second.strip() + "\n" in ci, ".ci/run must run the README's test command verbatim"
+
+
+def test_readme_first_command_runs_and_allows() -> None:
+    cmd = _blocks(README, "bash")[0].strip().split(" && ", 1)[1].split()
+    assert cmd[0] == "jwtgate"
+    result = CliRunner().invoke(app, cmd[1:], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("ALLOWED")
+
+
+def _codes_in_source() -> set[str]:
+    found: set[str] = set()
+    for path in Path("jwtgate").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r'"((?:token|key|jwks|policy|claims|config|usage)\.[a-z_]+)"', text))
+    return {c for c in found if c != "jwks.json"}
+
+
+def test_every_reason_code_in_the_source_is_documented() -> None:
+    table = _section("Reason codes")
+    documented = set(re.findall(r"`([a-z]+\.[a-z_]+)`", table))
+    missing = _codes_in_source() - documented
+    assert not missing, f"reason codes not in the README: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("block", _blocks(_section("Commands"), "yaml"))
+def test_readme_policy_test_example_passes(block: str, tmp_path: Path) -> None:
+    config = Path("sample_configs/keycloak.yaml").resolve()
+    example = tmp_path / "example.yaml"
+    example.write_text(block.replace("../keycloak.yaml", str(config)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["test", str(example)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "2 passed, 0 failed" in result.stdout
