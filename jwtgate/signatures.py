@@ -137,6 +137,8 @@ ALGORITHMS: dict[str, AlgSpec] = {
     "EdDSA": AlgSpec("EdDSA", "OKP", (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey), None, _eddsa),
 }
 HMAC_HASHES = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+# RFC 7518 §3.2: an HMAC key MUST be at least as long as the hash output (32, 48, 64 bytes).
+HMAC_MIN_SECRET_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 
 DEFAULT_ALGORITHMS: tuple[str, ...] = (
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
@@ -176,6 +178,13 @@ def check_hmac(alg: str, secret: bytes, signature: bytes, signing_input: bytes) 
             "the configured jwtgate.hmac_secret looks like a public key (PEM, SSH or JWK); "
             "HMAC with a public key lets anyone forge tokens: configure a random shared secret",
             code="token.alg_key_mismatch",
+        )
+    if len(secret) < HMAC_MIN_SECRET_BYTES[alg]:
+        raise TokenError(
+            f"the configured jwtgate.hmac_secret is {len(secret)} bytes; {alg} needs at least "
+            f"{HMAC_MIN_SECRET_BYTES[alg]} (RFC 7518 §3.2), a shorter secret can be guessed offline from "
+            "one token: configure a random secret (e.g. openssl rand -base64 48)",
+            code="key.weak_secret",
         )
     expected = hmac.digest(secret, signing_input, HMAC_HASHES[alg])
     return hmac.compare_digest(expected, signature)

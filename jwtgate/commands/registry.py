@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from jwtgate.commands import check_token, decode, diff, explain, jwks, keys, test
+from jwtgate.commands import check_token, decode, diff, explain, jwks, keys, serve, test
 from jwtgate.commands.lint import lint_command
 
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
@@ -32,3 +32,4 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     register(keys_app, "generate", keys.keys_generate)
     register(token_app, "mint", keys.token_mint)
     # serve
+    register(app, "serve", serve.serve)

@@ -107,4 +107,28 @@ def no_key_source(ctx: LintContext) -> Iterator[Finding]:
         "export JWT_PUBLIC_KEY_URL=<JWKS or discovery URL> where the gateway and this lint run")
 
 
-RULES = (no_audience_or_issuer, audience_disabled, insecure_key_url, no_key_source)
+# RFC 7518 §3.2: an HMAC key at least as long as the hash output (HS256: 32 bytes; HS384 48, HS512 64).
+MIN_HMAC_SECRET_BYTES = 32
+_PUBLIC_KEY_MARKERS = (b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")
+
+
+@rule("JG306", "error", "jwtgate.hmac_secret shorter than 32 bytes, or a public key")
+def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
+    secret = ctx.policy.settings.hmac_secret
+    if not secret:
+        return
+    data = secret.encode("utf-8")
+    loc = ctx.where("jwtgate.hmac_secret", "jwtgate")
+    hint = "configure a random secret of at least 64 bytes, e.g. from 'openssl rand -base64 48'"
+    if data.lstrip().startswith(_PUBLIC_KEY_MARKERS):
+        yield weak_hmac_secret.finding(
+            "jwtgate.hmac_secret looks like a public key (PEM, SSH or JWK): anyone holding the public key "
+            "could mint HS256 tokens; jwtgate refuses every HMAC token with it", loc, hint)
+    elif len(data) < MIN_HMAC_SECRET_BYTES:
+        yield weak_hmac_secret.finding(
+            f"jwtgate.hmac_secret is {len(data)} bytes; HS256 needs at least {MIN_HMAC_SECRET_BYTES} (HS384 48, "
+            "HS512 64, RFC 7518 §3.2): a short secret is cracked offline from one token, and jwtgate refuses "
+            "HMAC tokens with it", loc, hint)
+
+
+RULES = (no_audience_or_issuer, audience_disabled, insecure_key_url, no_key_source, weak_hmac_secret)

@@ -150,8 +150,9 @@ def admin_routes_no_inference(ctx: LintContext) -> Iterator[Finding]:
         return
     default = ctx.policy.where(f"{JWT}.admin_allowed_routes") is None
     yield admin_routes_no_inference.finding(
-        "proxy_admin tokens are limited to admin_allowed_routes"
-        f"{' (default)' if default else ''}, which exclude the inference routes: admins can't call models",
+        f"tokens with the admin scope '{ctx.policy.jwt.admin_jwt_scope}' are limited to admin_allowed_routes"
+        f"{' (default)' if default else ''}, which exclude the inference routes: scope admins can't call models "
+        "(a proxy_admin reached through role_mappings is not limited by them)",
         ctx.where(f"{JWT}.admin_allowed_routes", f"{JWT}.role_mappings", RP, JWT),
         "add openai_routes to admin_allowed_routes")
 

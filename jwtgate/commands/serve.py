@@ -1,0 +1,55 @@
+"""``jwtgate serve``: the gateway. The server stack (uvicorn, aiohttp) is imported inside the command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from jwtgate.errors import UsageError
+
+CONFIG = typer.Option(..., "--config", "-c", help="LiteLLM-style config (YAML) with the policy.")
+UPSTREAM = typer.Option(None, "--upstream", help="Where allowed requests go (e.g. a LiteLLM proxy) unless the "
+                        "model has an api_base. [jwtgate.serve.upstream]")
+HOST = typer.Option(None, "--host", help="Address to listen on. [default: 127.0.0.1]")
+PORT = typer.Option(None, "--port", help="Port to listen on (0 = any free port). [default: 4000]")
+WORKERS = typer.Option(None, "--workers", min=1, help="Worker processes sharing the socket. [default: 1]")
+JWKS = typer.Option(None, "--jwks", help="Extra key source (JWKS URL, discovery URL or file); repeatable.")
+KEY_ENV = typer.Option(None, "--upstream-key-env", help="Environment variable holding the upstream's API key.")
+HIDE = typer.Option(None, "--hide-reasons/--show-reasons", help="Keep denial details out of responses (logs only).")
+
+
+def serve(
+    config: Path = CONFIG,
+    upstream: str | None = UPSTREAM,
+    host: str | None = HOST,
+    port: int | None = PORT,
+    workers: int | None = WORKERS,
+    jwks: list[str] | None = JWKS,
+    upstream_key_env: str | None = KEY_ENV,
+    hide_reasons: bool | None = HIDE,
+) -> None:
+    """Run the gateway: verify the bearer JWT, decide with the policy, forward allowed requests.
+
+    The config is linted first: errors refuse to start (exit 2) with the findings printed.
+    SIGHUP re-reads the config (kept when the new one has errors); SIGTERM stops gracefully.
+    """
+    from jwtgate.server.runner import ServeOptions, effective_settings, load_checked, run_worker, supervise
+    from jwtgate.server.state import ConfigRejected
+
+    opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons)
+    env = dict(os.environ)
+    try:
+        policy, warnings = load_checked(opts.config, env)
+    except ConfigRejected as rejected:
+        for f in rejected.findings:
+            typer.echo(f"{f.location}: {f.code} {f.severity}: {f.message}", err=True)
+        raise UsageError(f"{opts.config}: {len(rejected.findings)} error(s); not starting",
+                         code="config.invalid", hint="run 'jwtgate lint' on the config") from None
+    for f in warnings:
+        typer.echo(f"{f.location}: {f.code} {f.severity}: {f.message}", err=True)
+    settings = effective_settings(policy, opts)
+    if settings.workers > 1:
+        raise typer.Exit(supervise(opts, env, settings, lambda line: typer.echo(f"jwtgate: {line}", err=True)))
+    run_worker(opts, env, announce=lambda line: typer.echo(f"jwtgate: {line}", err=True))

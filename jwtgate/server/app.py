@@ -1,0 +1,267 @@
+"""create_app(state) -> a raw ASGI app: authenticate, decide, forward; models list; forward-auth; ops.
+
+A raw ASGI callable rather than a framework: on the request path every microsecond is the gateway's
+overhead (see README "Performance"). Every refusal is an OpenAI-shaped error carrying jwtgate's reason
+code; anything unexpected is a 500 from jwtgate and a logged traceback, never an allow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from typing import Any
+
+from jwtgate.errors import JwtgateError
+from jwtgate.model import Decision, Request, VerifiedToken
+from jwtgate.policy import allowed_models, decide
+from jwtgate.server import forward_auth, reload
+from jwtgate.server.context import Ctx
+from jwtgate.server.inbound import (
+    BadRequest,
+    Body,
+    bearer_token,
+    check_path,
+    header,
+    parse_body,
+    path_model,
+    takes_body_model,
+)
+from jwtgate.server.metrics import CONTENT_TYPE
+from jwtgate.server.proxy import Forwarder
+from jwtgate.server.responses import (
+    ClientGone,
+    Receive,
+    Refusal,
+    Scope,
+    Send,
+    read_body,
+    send_bytes,
+    send_json,
+    send_refusal,
+)
+from jwtgate.server.state import AppState, Gate
+
+MODEL_LIST_PATHS = ("/v1/models", "/models")
+
+
+class JwtgateApp:
+    """The ASGI callable. ``state.holder.gate`` is read once per request (reload swaps it)."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.hide = state.settings.hide_reasons
+        self.forwarder = Forwarder(state)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.http(scope, receive, send)
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+    # --- lifespan -------------------------------------------------------------------------------------
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # reported to the server, which refuses to start
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.state.upstream.close()
+                gate = self.state.holder.gate
+                if gate.aclose is not None:
+                    await gate.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        await self.state.upstream.start()
+        if self.state.install_sighup and threading.current_thread() is threading.main_thread():
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+
+    async def reload(self) -> bool:
+        """Re-read, re-lint and swap the config (SIGHUP); False when the running one was kept."""
+        return await reload.reload(self.state)
+
+    # --- requests -------------------------------------------------------------------------------------
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = Ctx(scope["method"], scope["path"], time.perf_counter())
+        try:
+            await self.dispatch(scope, receive, send, ctx)
+        except Refusal as refusal:
+            await self.refuse(send, refusal, ctx, reason_header=forward_auth.is_verify(scope["path"]))
+        except BadRequest as bad:
+            await self.refuse(send, Refusal(bad.status, bad.code, bad.message, "error"), ctx)
+        except ClientGone:
+            self._client_gone(ctx, cancelled=False)
+        except asyncio.CancelledError:
+            if not ctx.disconnected:  # the server is shutting down, not a client gone
+                raise
+            self._client_gone(ctx, cancelled=True)
+        except Exception:
+            self.state.events.exception("bug: unhandled error on %s %s", ctx.method, ctx.path)
+            await self.refuse(send, Refusal(500, "jwtgate.internal", "internal error in jwtgate", "error"), ctx)
+        finally:
+            self.finish(ctx)
+
+    def _client_gone(self, ctx: Ctx, *, cancelled: bool) -> None:
+        task = asyncio.current_task()
+        if task is not None and cancelled:
+            task.uncancel()
+        ctx.disconnected = True
+        ctx.reason = ctx.reason or "client.disconnected"
+        ctx.status = ctx.status or 499
+
+    async def refuse(self, send: Send, refusal: Refusal, ctx: Ctx, *, reason_header: bool = False) -> None:
+        ctx.decision, ctx.reason, ctx.status = refusal.decision, refusal.code, refusal.status
+        if ctx.started:
+            return
+        ctx.started = True
+        await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header)
+
+    def finish(self, ctx: Ctx) -> None:
+        self.state.metrics.count_request(ctx.decision, ctx.reason or "ok")
+        self.state.access_log(ctx.record((time.perf_counter() - ctx.t0) * 1000.0))
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
+        path: str = scope["path"]
+        if path in OPS:
+            ctx.decision = "ops"
+            await OPS[path](self, send, ctx)
+        elif forward_auth.is_verify(path):
+            await forward_auth.verify(self, scope, receive, send, ctx)
+        elif path in MODEL_LIST_PATHS or (path.startswith(("/v1/models/", "/models/")) and ":" not in path):
+            await self.models(scope, send, ctx)
+        else:
+            await self.proxy(scope, receive, send, ctx)
+
+    async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> tuple[str, VerifiedToken]:
+        """The token and its verification, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
+        token = bearer_token(scope["headers"])
+        if token is None:
+            raise Refusal(401, "token.missing", "no credentials: send 'Authorization: Bearer <JWT>'")
+        try:
+            verified = await gate.authenticator.aauthenticate(token)
+        except JwtgateError as err:
+            status = 503 if err.code.startswith("jwks.") else 401
+            raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
+        ctx.fingerprint = verified.fingerprint
+        return token, verified
+
+    def decide(self, gate: Gate, auth: tuple[str, VerifiedToken], model: str | None, route: str, ctx: Ctx,
+               needs_model: bool) -> Decision:
+        """decide() (cached per config); a denial, or no model for a caller limited to some, is a 403 Refusal."""
+        key = (auth[0], model, route)
+        decision = gate.decisions.get(key)
+        if decision is None:
+            decision = decide(gate.policy, auth[1].claims, Request(model, route))
+            gate.decisions.put(key, decision)
+        ctx.subject, ctx.role = decision.subject, decision.role
+        if not decision.allowed:
+            reason = decision.reason
+            raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
+        if needs_model and model is None and decision.models is not None:
+            raise Refusal(403, "policy.model_required",
+                          f"{route} names no model, and this caller may use only {list(decision.models)}")
+        ctx.decision = "allow"
+        return decision
+
+    async def proxy(self, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
+        path: str = scope["path"]
+        check_path(path)
+        gate = self.state.holder.gate
+        auth = await self.authenticate(gate, scope, ctx)
+        headers = scope["headers"]
+        data = await read_body(receive, self.state.settings.max_body_bytes, header(headers, b"content-length"))
+        needs_model = takes_body_model(scope["method"], path)
+        body = self.read_model(data, headers, path, needs_model)
+        ctx.model = body.model if body.model is not None else path_model(path)
+        decision = self.decide(gate, auth, ctx.model, path, ctx, needs_model)
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
+
+    def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
+        """The body and the model it names. Every body is looked at, not only those of known model routes:
+        a pass-through route (``/openai/*``) must not become a way around the model check.
+        """
+        if not data:
+            return Body(data, "raw", None)
+        encoding = header(headers, b"content-encoding")
+        if encoding is not None and encoding.strip().lower() != b"identity":
+            raise BadRequest(415, "request.encoded_body", "a compressed request body cannot be checked; send it "
+                             "uncompressed")
+        try:
+            body = parse_body(data, header(headers, b"content-type"))
+        except BadRequest:
+            if needs_model or b"model" in data:
+                raise
+            return Body(data, "raw", None)
+        in_path = path_model(path)
+        if in_path is not None and body.model is not None and in_path != body.model:
+            raise BadRequest(400, "request.model_mismatch", f"the path names model '{in_path}' and the body "
+                             f"'{body.model}'")
+        return body
+
+    async def models(self, scope: Scope, send: Send, ctx: Ctx) -> None:
+        """``/v1/models`` (and ``/models``, ``/v1/models/{id}``): model_list filtered by decide() per caller."""
+        if scope["method"] not in ("GET", "HEAD"):
+            raise Refusal(405, "request.method", "use GET", "error")
+        gate = self.state.holder.gate
+        auth = await self.authenticate(gate, scope, ctx)
+        self.decide(gate, auth, None, "/v1/models", ctx, False)
+        names = allowed_models(gate.policy, auth[1].claims)
+        path: str = scope["path"]
+        if path in MODEL_LIST_PATHS:
+            ctx.status = 200
+            await send_json(send, 200, {"object": "list", "data": [_model_object(n) for n in names]})
+            return
+        wanted = path.split("/models/", 1)[1]
+        if wanted not in names:
+            raise Refusal(404, "model_not_found", f"the model '{wanted}' does not exist or is not available to you",
+                          "allow")
+        ctx.model, ctx.status = wanted, 200
+        await send_json(send, 200, _model_object(wanted))
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "jwtgate"}
+
+
+async def _healthz(app: JwtgateApp, send: Send, ctx: Ctx) -> None:
+    ctx.status = 200
+    await send_json(send, 200, {"status": "ok"})
+
+
+async def _readyz(app: JwtgateApp, send: Send, ctx: Ctx) -> None:
+    gate = app.state.holder.gate
+    try:
+        keys = await gate.keys_ready()
+    except Exception:
+        app.state.events.exception("readiness check failed")
+        keys = False
+    ctx.status = 200 if keys else 503
+    await send_json(send, ctx.status, {"status": "ready" if keys else "keys unavailable", "policy": gate.policy.file,
+                                       "keys": keys})
+
+
+async def _metrics(app: JwtgateApp, send: Send, ctx: Ctx) -> None:
+    ctx.status = 200
+    await send_bytes(send, 200, app.state.metrics.render(), [(b"content-type", CONTENT_TYPE.encode())])
+
+
+OPS = {"/healthz": _healthz, "/readyz": _readyz, "/metrics": _metrics}
+
+
+def create_app(state: AppState) -> JwtgateApp:
+    """The ASGI app for ``state`` (policy holder, upstream client, settings, metrics, log)."""
+    return JwtgateApp(state)

@@ -1,0 +1,32 @@
+"""The per-request record: what the access log line and the metrics say about one request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Ctx:
+    """Filled in as a request goes through; one JSON log line is made from it at the end."""
+
+    __slots__ = ("complete", "decision", "disconnected", "fingerprint", "method", "model", "path", "reason",
+                 "role", "started", "status", "subject", "t0", "upstream_status")
+
+    def __init__(self, method: str, path: str, t0: float) -> None:
+        self.method, self.path, self.t0 = method, path, t0
+        self.model: str | None = None
+        self.subject: str | None = None
+        self.role: str | None = None
+        self.decision = "none"
+        self.reason: str | None = None
+        self.status = 0
+        self.upstream_status: int | None = None
+        self.fingerprint: str | None = None
+        self.started = False
+        self.complete = False
+        self.disconnected = False
+
+    def record(self, latency_ms: float) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "model": self.model, "subject": self.subject,
+                "role": self.role, "decision": self.decision, "reason": self.reason, "status": self.status,
+                "upstream_status": self.upstream_status, "latency_ms": round(latency_ms, 3),
+                "token": self.fingerprint}

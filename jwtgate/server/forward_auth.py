@@ -1,0 +1,73 @@
+"""``/auth/verify``: the decision alone, for nginx ``auth_request``, Traefik ForwardAuth and Envoy ``ext_authz``.
+
+The token comes from ``Authorization``; the route from ``X-Original-URI`` (nginx) or ``X-Forwarded-Uri``
+(Traefik) or the path after ``/auth/verify`` (Envoy), the method from ``X-Original-Method`` /
+``X-Forwarded-Method`` (POST when absent); the model
+from the path, a forwarded body (Envoy ``with_request_body``) or ``X-Model``; when several name a
+model they must agree. 200 carries the identity headers; 401/403 carry ``X-Jwtgate-Reason``.
+Gateways treat any other status as a failure, so a malformed request is a 403 here, never a 400.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from jwtgate.server.context import Ctx
+from jwtgate.server.inbound import BadRequest, Headers, check_path, header, parse_body, path_model, takes_body_model
+from jwtgate.server.responses import Receive, Refusal, Scope, Send, read_body, send_bytes
+
+if TYPE_CHECKING:
+    from jwtgate.server.app import JwtgateApp
+
+PATH = "/auth/verify"
+
+
+def is_verify(path: str) -> bool:
+    return path == PATH or path.startswith(PATH + "/")
+
+
+def original_route(scope: Scope) -> tuple[str, str]:
+    """(method, path) of the request the gateway is asking about.
+
+    Envoy's HTTP ext_authz calls ``/auth/verify/<original path>`` with the original method.
+    """
+    headers: Headers = scope["headers"]
+    uri = header(headers, b"x-original-uri") or header(headers, b"x-forwarded-uri")
+    suffix = scope["path"][len(PATH):]
+    if not uri and suffix:
+        return scope["method"], suffix
+    if not uri:
+        raise Refusal(403, "request.no_original_uri", "forward-auth needs X-Original-URI or X-Forwarded-Uri")
+    method = header(headers, b"x-original-method") or header(headers, b"x-forwarded-method") or b"POST"
+    path = unquote(urlsplit(uri.decode("latin-1")).path) or "/"
+    return method.decode("latin-1").upper(), path
+
+
+def request_model(path: str, body_model: str | None, header_model: str | None) -> str | None:
+    """The one model the path, body and X-Model name; 403 when they disagree."""
+    named = {m for m in (path_model(path), body_model, header_model) if m}
+    if len(named) > 1:
+        raise Refusal(403, "request.model_mismatch", f"the request names several models: {sorted(named)}")
+    return named.pop() if named else None
+
+
+async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
+    headers = scope["headers"]
+    method, route = original_route(scope)
+    ctx.path = route
+    gate = app.state.holder.gate
+    auth = await app.authenticate(gate, scope, ctx)
+    data = await read_body(receive, app.state.settings.max_body_bytes, header(headers, b"content-length"))
+    try:
+        check_path(route)
+        body_model = parse_body(data, header(headers, b"content-type")).model if data.strip() else None
+    except BadRequest as bad:
+        raise Refusal(403, bad.code, bad.message) from None
+    x_model = header(headers, b"x-model")
+    ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
+    needs_model = takes_body_model(method, route) or ctx.model is not None
+    decision = app.decide(gate, auth, ctx.model, route, ctx, needs_model)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in app.forwarder.identity(decision).items()]
+    ctx.status = 200
+    await send_bytes(send, 200, b"", out)

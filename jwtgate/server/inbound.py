@@ -1,0 +1,197 @@
+"""What a client asked for: its token, the route, and the model (from the path, a JSON or form body).
+
+Pure functions over bytes and ASGI header lists; nothing here does I/O. Anything ambiguous about the
+model (duplicate keys, a non-string value, an unreadable body) is refused rather than guessed: a guess
+that differs from the upstream's reading would let a caller use a model it may not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+Headers = Iterable[tuple[bytes, bytes]]
+
+# POST endpoints whose body names the model (after an optional /v1 or /openai/v1 prefix).
+BODY_MODEL_ENDPOINTS = frozenset({
+    "chat/completions", "completions", "embeddings", "responses", "moderations", "messages",
+    "messages/count_tokens", "rerank", "images/generations", "images/edits", "images/variations",
+    "audio/transcriptions", "audio/translations", "audio/speech",
+})
+_PREFIXES = ("/openai/v1/", "/v1/", "/v2/", "/")
+_PATH_MODEL = re.compile(r"^/(?:openai/deployments|engines)/([^/]+)/")
+_GOOGLE_MODEL = re.compile(r"^/(?:v1beta/)?models/([^/:]+):[A-Za-z]+$")
+
+
+class BadRequest(Exception):
+    """A request jwtgate refuses before any decision (400/413/415), with a stable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request body and the model it names: ``kind`` is json, form, multipart or raw."""
+
+    data: bytes
+    kind: str
+    model: str | None
+    parsed: dict[str, object] | None = None
+
+
+def header(headers: Headers, name: bytes) -> bytes | None:
+    """The first value of a (lower-case) header name."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """``Authorization: Bearer <t>``, else ``x-api-key`` (Anthropic clients); None when neither is sent."""
+    auth = api_key = None
+    for key, value in headers:
+        if key == b"authorization" and auth is None:
+            auth = value
+        elif key == b"x-api-key" and api_key is None:
+            api_key = value
+    if auth is not None:
+        scheme, _, token = auth.decode("latin-1").strip().partition(" ")
+        token = token.strip()
+        return token if scheme.lower() == "bearer" and token else None
+    if api_key is not None:
+        return api_key.decode("latin-1").strip() or None
+    return None
+
+
+def check_path(path: str) -> None:
+    """Refuse paths an upstream might normalise differently from the route that was decided."""
+    dots = "/." in path and any(seg in (".", "..") for seg in path.split("/"))
+    if dots or "//" in path or "\\" in path:
+        raise BadRequest(400, "request.bad_path", f"path {path!r} has empty, '.' or '..' segments")
+
+
+def endpoint(path: str) -> str:
+    """The path without its API-version prefix: ``/v1/chat/completions`` -> ``chat/completions``."""
+    for prefix in _PREFIXES:
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def path_model(path: str) -> str | None:
+    """The model named in the path (Azure deployments, engines, Gemini ``models/{m}:verb``)."""
+    m = _PATH_MODEL.match(path) or _GOOGLE_MODEL.match(path)
+    return m.group(1) if m else None
+
+
+def takes_body_model(method: str, path: str) -> bool:
+    """Is this a call whose JSON or form body names the model (or must agree with the path's)?"""
+    return method == "POST" and (endpoint(path) in BODY_MODEL_ENDPOINTS or path_model(path) is not None)
+
+
+def parse_body(data: bytes, content_type: bytes | None) -> Body:
+    """Find the model in a body; raises BadRequest when the body cannot be read unambiguously."""
+    raw_ctype = (content_type or b"").decode("latin-1")
+    ctype = raw_ctype.lower()
+    if ctype.startswith("multipart/form-data"):  # the boundary is case-sensitive
+        return Body(data, "multipart", multipart_field(data, raw_ctype, "model")[0])
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        return Body(data, "form", _form_model(data))
+    stripped = data.lstrip()
+    if not stripped:
+        return Body(data, "raw", None)
+    if stripped[:1] != b"{":
+        if "json" in ctype:
+            raise BadRequest(400, "request.invalid_json", "the request body is not a JSON object")
+        return Body(data, "raw", None)
+    obj = _json_object(data)
+    model = obj.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BadRequest(400, "request.invalid_model", f"'model' must be a string, not {type(model).__name__}")
+    return Body(data, "json", model, obj)
+
+
+def _json_object(data: bytes) -> dict[str, object]:
+    try:
+        if data.count(b'"model"') > 1 or b"\\u" in data:
+            obj = json.loads(data, object_pairs_hook=_no_duplicate_model)
+        else:
+            obj = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(400, "request.invalid_json", f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise BadRequest(400, "request.invalid_json", "the request body is not a JSON object")
+    return obj
+
+
+def _no_duplicate_model(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    if sum(1 for key, _ in pairs if key == "model") > 1:
+        raise ValueError("duplicate 'model' key")
+    return dict(pairs)
+
+
+def _form_model(data: bytes) -> str | None:
+    try:
+        values = [v for k, v in parse_qsl(data.decode("utf-8"), keep_blank_values=True) if k == "model"]
+    except UnicodeDecodeError:
+        raise BadRequest(400, "request.invalid_form", "the form body is not UTF-8") from None
+    if len(values) > 1:
+        raise BadRequest(400, "request.invalid_model", "the form names 'model' more than once")
+    return values[0] if values else None
+
+
+_NAME = re.compile(rb'(?i)content-disposition:[^\r\n]*;\s*name="([^"]*)"')
+
+
+def multipart_field(data: bytes, ctype: str, name: str) -> tuple[str | None, int, int]:
+    """A text field of a multipart body: (value, start, end) byte offsets of the value; (None, 0, 0)."""
+    boundary = _boundary(ctype)
+    delimiter = b"--" + boundary
+    found: list[tuple[str, int, int]] = []
+    pos = data.find(delimiter)
+    while pos != -1:
+        start = pos + len(delimiter)
+        nxt = data.find(b"\r\n" + delimiter, start)
+        if nxt == -1:
+            break
+        head_end = data.find(b"\r\n\r\n", start, nxt)
+        if head_end != -1:
+            m = _NAME.search(data, start, head_end)
+            if m and m.group(1).decode("latin-1") == name:
+                found.append((data[head_end + 4:nxt].decode("utf-8", "replace"), head_end + 4, nxt))
+        pos = nxt + 2
+    if len(found) > 1:
+        raise BadRequest(400, "request.invalid_model", f"the form names '{name}' more than once")
+    return found[0] if found else (None, 0, 0)
+
+
+def _boundary(ctype: str) -> bytes:
+    m = re.search(r'boundary="?([^";]+)"?', ctype, re.IGNORECASE)
+    if not m:
+        raise BadRequest(400, "request.invalid_form", "multipart/form-data without a boundary")
+    return m.group(1).encode("latin-1")
+
+
+def rewrite_model(body: Body, model: str, content_type: bytes | None) -> bytes:
+    """The body with its model replaced by the upstream's name for it."""
+    if body.kind == "json" and body.parsed is not None:
+        return json.dumps({**body.parsed, "model": model}, ensure_ascii=False).encode("utf-8")
+    if body.kind == "form":
+        pairs = parse_qsl(body.data.decode("utf-8"), keep_blank_values=True)
+        return urlencode([(k, model if k == "model" else v) for k, v in pairs]).encode("utf-8")
+    if body.kind == "multipart":
+        value, start, end = multipart_field(body.data, (content_type or b"").decode("latin-1"), "model")
+        if value is not None:
+            return body.data[:start] + model.encode("utf-8") + body.data[end:]
+    return body.data
+
+
+def rewrite_path_model(path: str, model: str, upstream_model: str) -> str:
+    """Replace the path's model segment (Azure deployments, engines) by the upstream's name."""
+    return path.replace(f"/{model}/", f"/{upstream_model}/", 1).replace(f"/{model}:", f"/{upstream_model}:", 1)

@@ -1,0 +1,48 @@
+"""Prometheus metrics of one server process, in their own registry (so tests can build many apps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                   120.0, 300.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Requests by decision and reason code, key fetches, key cache age, upstream latency, reloads."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("jwtgate_requests", "Requests by decision (allow, deny, error) and reason code",
+                                ["decision", "reason"], registry=r)
+        self.key_fetches = Counter("jwtgate_key_fetches", "Key set fetches by outcome (ok, failed)", ["outcome"],
+                                   registry=r)
+        self.key_cache_age = Gauge("jwtgate_key_cache_age_seconds", "Age of the oldest key set in use", registry=r)
+        self.upstream_latency = Histogram("jwtgate_upstream_latency_seconds",
+                                          "Time to the upstream's response headers", buckets=LATENCY_BUCKETS,
+                                          registry=r)
+        self.upstream_errors = Counter("jwtgate_upstream_errors", "Upstream failures by reason code", ["reason"],
+                                       registry=r)
+        self.reloads = Counter("jwtgate_config_reloads", "Config reloads by outcome (ok, rejected, failed)",
+                               ["outcome"], registry=r)
+        self._request_children: dict[tuple[str, str], Callable[[], None]] = {}
+
+    def count_request(self, decision: str, reason: str) -> None:
+        """One finished request; the labelled child is cached (labels() costs a lock and a dict build)."""
+        inc = self._request_children.get((decision, reason))
+        if inc is None:
+            inc = self.requests.labels(decision, reason).inc
+            self._request_children[(decision, reason)] = inc
+        inc()
+
+    def watch_key_cache_age(self, age: Callable[[], float]) -> None:
+        """Report the key cache age from a callable read at scrape time."""
+        self.key_cache_age.set_function(age)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

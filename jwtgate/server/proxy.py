@@ -1,0 +1,153 @@
+"""Relaying an allowed request to its upstream: chunk by chunk, cancelled when the client goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from jwtgate.model import Decision
+from jwtgate.server.context import Ctx
+from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model
+from jwtgate.server.responses import Receive, Refusal, Scope, Send
+from jwtgate.server.state import AppState, Gate
+from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
+
+if TYPE_CHECKING:
+    import aiohttp
+
+SKIP_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
+BUFFER_LIMIT = 256 * 1024  # a non-streaming reply up to this size is read whole and sent in one message
+WATCH_AFTER = 0.05  # seconds before a request's client-disconnect watcher starts
+
+
+class Forwarder:
+    """Sends allowed requests upstream and relays the replies."""
+
+    def __init__(self, state: AppState) -> None:
+        import aiohttp
+
+        self.state = state
+        s = state.settings
+        self.blocked = blocked_headers((s.subject_header, s.role_header))
+        self.subject_header, self.role_header = s.subject_header, s.role_header
+        self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
+        self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
+        self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+
+    def identity(self, decision: Decision) -> dict[str, str]:
+        out = {}
+        if decision.subject:
+            out[self.subject_header] = decision.subject
+        if decision.role:
+            out[self.role_header] = decision.role
+        return out
+
+    async def forward(self, scope: Scope, receive: Receive, send: Send, gate: Gate, decision: Decision,
+                      body: Body, ctx: Ctx) -> None:
+        """Forward and relay; a client disconnect cancels the upstream request (this task)."""
+        model = ctx.model
+        target = gate.targets.for_model(model)
+        if target is None:
+            raise Refusal(502, "upstream.not_configured", "no upstream for this request: pass --upstream or give "
+                          "the model an api_base", "error")
+        path, data = self._rewrite(scope, target, model, body)
+        key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
+        headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), target.api_key, key_header)
+        url = target_url(target, path, scope.get("query_string", b""))
+        with _DisconnectWatch(receive, ctx):
+            await self.relay(send, scope["method"], url, headers, data, ctx)
+
+    def _rewrite(self, scope: Scope, target: Target, model: str | None, body: Body) -> tuple[str, bytes]:
+        path: str = scope["path"]
+        if target.model is None or model is None or target.model == model:
+            return path, body.data
+        if body.model is not None:
+            ctype = next((v for k, v in scope["headers"] if k == b"content-type"), None)
+            return path, rewrite_model(body, target.model, ctype)
+        return rewrite_path_model(path, model, target.model), body.data
+
+    async def relay(self, send: Send, method: str, url: str, headers: list[tuple[str, str]], data: bytes,
+                    ctx: Ctx) -> None:
+        """Send upstream; map failures before the reply starts to 502/504; relay the reply as it comes."""
+        session = self.state.upstream.session
+        t0 = time.perf_counter()
+        try:
+            async with session.request(method, url, headers=headers, data=data or None, allow_redirects=False,
+                                       skip_auto_headers=SKIP_AUTO_HEADERS) as resp:
+                self.state.metrics.upstream_latency.observe(time.perf_counter() - t0)
+                await self._relay_response(send, resp, ctx)
+        except self.timeout_errors:
+            self._upstream_failed(ctx, 504, "upstream.timeout", "the upstream did not answer in time")
+        except self.connect_errors as exc:
+            self._upstream_failed(ctx, 502, "upstream.unreachable", f"cannot connect to the upstream ({exc})")
+        except self.client_errors as exc:
+            self._upstream_failed(ctx, 502, "upstream.reset", f"the upstream connection failed ({exc!r})")
+
+    def _upstream_failed(self, ctx: Ctx, status: int, code: str, message: str) -> None:
+        self.state.metrics.upstream_errors.labels(code).inc()
+        if not ctx.started:
+            raise Refusal(status, code, message, "error")
+        ctx.reason = code  # the reply had started: end the connection so the client sees it was cut short
+        self.state.events.warning("upstream failed mid-reply: %s", message)
+
+    async def _relay_response(self, send: Send, resp: aiohttp.ClientResponse, ctx: Ctx) -> None:
+        ctx.upstream_status = ctx.status = resp.status
+        headers = response_headers(resp.raw_headers)
+        length = resp.content_length
+        stream = length is None or length > BUFFER_LIMIT or resp.content_type == "text/event-stream"
+        if not stream:
+            payload = await resp.read()
+            ctx.started = True
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            ctx.complete = True
+            await send({"type": "http.response.body", "body": payload, "more_body": False})
+            return
+        ctx.started = True
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        async for chunk in resp.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        ctx.complete = True
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _sent(scope: Scope, name: bytes) -> bool:
+    return any(k == name for k, _ in scope["headers"])
+
+
+class _DisconnectWatch:
+    """Cancels the current task (the upstream request) when the client disconnects.
+
+    ASGI reports a disconnect only through ``receive()``, so a task must wait on it. Most replies are
+    done within ``WATCH_AFTER``; the watcher task is only started for those that are not (streams,
+    slow generations), which keeps a task per request off the fast path.
+    """
+
+    def __init__(self, receive: Receive, ctx: Ctx) -> None:
+        self.receive, self.ctx = receive, ctx
+        self.task = asyncio.current_task()
+        self.watcher: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> None:
+        self.timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    def _start(self) -> None:
+        self.watcher = asyncio.ensure_future(self._wait())
+        self.watcher.add_done_callback(self._done)
+
+    async def _wait(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+    def _done(self, watcher: asyncio.Task[None]) -> None:
+        if watcher.cancelled() or watcher.exception() is not None or self.ctx.complete or self.task is None:
+            return
+        self.ctx.disconnected = True
+        self.task.cancel()

@@ -1,0 +1,251 @@
+"""Wiring for ``jwtgate serve``: config -> Gate (policy, key store, authenticator, targets) -> uvicorn.
+
+``--workers N`` (N > 1) runs N processes that share one listening socket, like uvicorn's own supervisor,
+but each worker builds its state from the config itself and SIGHUP is passed on to every worker, so each
+re-reads the config and keeps its running one when the new one has errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from jwtgate.errors import JwtgateError, KeySourceError, UsageError
+from jwtgate.model import Finding, Policy, ServeSettings
+from jwtgate.server.metrics import Metrics
+from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
+from jwtgate.server.upstream import UpstreamClient, build_targets
+
+if TYPE_CHECKING:
+    import httpx
+
+    from jwtgate.auth import Authenticator
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """Flags of ``jwtgate serve``; None = take the config's ``jwtgate.serve`` value (or its default)."""
+
+    config: str
+    upstream: str | None = None
+    host: str | None = None
+    port: int | None = None
+    workers: int | None = None
+    jwks: tuple[str, ...] = ()
+    upstream_key_env: str | None = None
+    hide_reasons: bool | None = None
+
+
+def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
+    """Flags override the file; the file overrides the defaults."""
+    flags: dict[str, Any] = {"upstream": opts.upstream, "host": opts.host, "port": opts.port, "workers": opts.workers,
+             "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
+    return dataclasses.replace(policy.settings.serve, **{k: v for k, v in flags.items() if v is not None})
+
+
+def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
+    """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings)."""
+    from jwtgate.config import load_policy_file
+    from jwtgate.lint import lint_policy
+
+    policy = load_policy_file(path, env)
+    findings = lint_policy(policy, env)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise ConfigRejected(errors)
+    return policy, [f for f in findings if f.severity != "error"]
+
+
+def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:
+    """Refuse to start when some model has nowhere to go."""
+    targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env)
+    if targets.default is None:
+        homeless = [m.name for m in policy.models if m.name not in targets.by_model]
+        if homeless or not policy.models:
+            raise UsageError(f"no upstream for {homeless or 'requests without a model'}",
+                             hint="pass --upstream URL (e.g. a LiteLLM proxy) or give each model an api_base")
+
+
+class GateBuilder:
+    """Builds a Gate from a policy (at start and on each reload); counts key fetches for /metrics."""
+
+    def __init__(self, opts: ServeOptions, env: Mapping[str, str], settings: ServeSettings, metrics: Metrics,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.opts, self.env, self.settings, self.metrics, self.clock = opts, env, settings, metrics, clock
+
+    def load(self) -> Gate:
+        """For reload: read, lint, build (raises ConfigRejected / JwtgateError)."""
+        policy, _ = load_checked(self.opts.config, self.env)
+        return self.build(policy)
+
+    def build(self, policy: Policy) -> Gate:
+        from jwtgate.auth import Authenticator
+        from jwtgate.jwks import KeyStore
+        from jwtgate.jwks_cache import default_cache_dir
+        from jwtgate.keysource import KeyStoreOptions
+
+        store = KeyStore(clock=self.clock, cache_dir=default_cache_dir(self.env, Path.home()),
+                         options=KeyStoreOptions.from_policy(policy), async_client=self._http_client(policy))
+        auth = Authenticator(policy, store, extra_sources=self.opts.jwks, clock=self.clock,
+                             cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
+        targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
+        return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose)
+
+    def _http_client(self, policy: Policy) -> httpx.AsyncClient:
+        import httpx
+
+        fetches = self.metrics.key_fetches
+
+        async def on_response(response: httpx.Response) -> None:
+            fetches.labels("ok" if response.status_code in (200, 304) else "failed").inc()
+
+        timeout = httpx.Timeout(policy.settings.fetch_timeout)
+        return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [on_response]}, trust_env=True)
+
+
+async def keys_ready(auth: Authenticator) -> bool:
+    """Every key source of the config yields at least one usable key (fresh or within the stale window)."""
+    if not auth.trusts:
+        return False
+    try:
+        for trust in auth.trusts:
+            for source in trust.sources:
+                info = await auth.store.aget_keys(source, issuer=trust.rules.issuer if trust.scoped else None)
+                if not info.usable:
+                    return False
+    except KeySourceError:
+        return False
+    return True
+
+
+def build_state(opts: ServeOptions, env: Mapping[str, str],
+                access_stream: TextIO | None = None) -> tuple[AppState, list[Finding]]:
+    """Everything the app needs, from the config and the flags; ConfigRejected when the config has errors."""
+    policy, warnings = load_checked(opts.config, env)
+    settings = effective_settings(policy, opts)
+    check_upstream(policy, settings, env)
+    metrics = Metrics()
+    builder = GateBuilder(opts, env, settings, metrics)
+    upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
+                              read_timeout=settings.upstream_timeout)
+    holder = GateHolder(builder.build(policy))
+    state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream), loader=builder.load)
+    metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
+    return state, warnings
+
+
+def key_cache_age(auth: Any, now: float) -> float:
+    """Seconds since the oldest key set in use was fetched (0 when none is cached yet)."""
+    ages = [now - info.fetched_at for trust in getattr(auth, "trusts", ()) for source in trust.sources
+            if (info := auth.store.cached(source)) is not None]
+    return max(ages, default=0.0)
+
+
+def configure_logging() -> None:
+    """JSON access lines and server events on stderr, one per line."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("jwtgate.access")
+    access.handlers[:] = [handler]
+    access.setLevel(logging.INFO)
+    access.propagate = False
+    events = logging.getLogger("jwtgate.server")
+    events_handler = logging.StreamHandler(sys.stderr)
+    events_handler.setFormatter(logging.Formatter("jwtgate: %(levelname)s %(message)s"))
+    events.handlers[:] = [events_handler]
+    events.setLevel(logging.INFO)
+    events.propagate = False
+
+
+def uvicorn_config(app: Any, settings: ServeSettings, **extra: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+                          lifespan="on", access_log=False, log_level="warning", proxy_headers=False,
+                          server_header=False, timeout_graceful_shutdown=int(settings.shutdown_timeout), **extra)
+
+
+def listen(settings: ServeSettings) -> socket.socket:
+    """The listening socket (port 0 = any free port; the bound one is announced)."""
+    try:
+        sock = socket.create_server((settings.host, settings.port), backlog=2048)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc})",
+                         hint="choose another --port or --host") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket | None = None,
+               announce: Callable[[str], None] | None = None) -> None:
+    """One server process: build the state, run uvicorn until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from jwtgate.server.app import create_app
+
+    configure_logging()
+    state, _ = build_state(opts, env, access_stream=sys.stderr)
+    if sock is None:
+        sock = listen(state.settings)
+    if announce is not None:
+        host, port = sock.getsockname()[:2]
+        announce(f"listening on http://{host}:{port}")
+    server = uvicorn.Server(uvicorn_config(create_app(state), state.settings))
+    server.run(sockets=[sock])
+
+
+def _worker_main(opts: ServeOptions, env: dict[str, str], sock: socket.socket) -> None:
+    try:
+        run_worker(opts, env, sock)
+    except (JwtgateError, ConfigRejected) as err:
+        print(f"jwtgate: worker {os.getpid()} cannot start: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def supervise(opts: ServeOptions, env: Mapping[str, str], settings: ServeSettings,
+              announce: Callable[[str], None]) -> int:
+    """Run ``settings.workers`` processes on one socket; pass SIGHUP on; stop them on SIGTERM/SIGINT."""
+    import multiprocessing
+
+    sock = listen(settings)
+    announce(f"listening on http://{settings.host}:{sock.getsockname()[1]} with {settings.workers} workers")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker_main, args=(opts, dict(env), sock), daemon=False)
+             for _ in range(settings.workers)]
+    for p in procs:
+        p.start()
+    stopping = _install_forwarders(procs)
+    for p in procs:
+        while p.is_alive():
+            p.join(0.5)
+            if stopping() and not p.is_alive():
+                break
+    sock.close()
+    return max((p.exitcode or 0) for p in procs) if not stopping() else 0
+
+
+def _install_forwarders(procs: list[Any]) -> Callable[[], bool]:
+    state = {"stopping": False}
+
+    def forward(signum: int, _frame: Any) -> None:
+        if signum != signal.SIGHUP:
+            state["stopping"] = True
+        for p in procs:
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signal.SIGTERM if signum == signal.SIGINT else signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    return lambda: state["stopping"]
+
+
+AsyncCheck = Callable[[], Awaitable[bool]]

@@ -1,0 +1,115 @@
+"""What create_app() is given: the swappable loaded config (Gate), the upstream client, settings, metrics, log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TextIO
+
+from jwtgate.model import Decision, Finding, Policy, ServeSettings, VerifiedToken
+from jwtgate.server.metrics import Metrics
+from jwtgate.server.upstream import Targets, UpstreamClient
+
+
+class Authenticator(Protocol):
+    """What the server needs of jwtgate.auth.Authenticator."""
+
+    async def aauthenticate(self, token: str) -> VerifiedToken: ...
+
+    def clear_cache(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One loaded config: its policy, the authenticator built for it and its forwarding table.
+
+    Swapped as a whole on reload, so a request sees one consistent config from start to end.
+    """
+
+    policy: Policy
+    authenticator: Authenticator
+    targets: Targets
+    keys_ready: Callable[[], Awaitable[bool]] = field(default=lambda: _true())
+    aclose: Callable[[], Awaitable[None]] | None = None
+    decisions: DecisionCache = field(default_factory=lambda: DecisionCache(10_000))
+
+
+class DecisionCache:
+    """decide() results by (token, model, route) for one config: decide() reads nothing but the claims,
+    the request and the policy, and the token is verified again (cache, expiry) before each lookup.
+    Bounded: the oldest entry goes first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: dict[tuple[str, str | None, str], Decision] = {}
+
+    def get(self, key: tuple[str, str | None, str]) -> Decision | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, str | None, str], decision: Decision) -> None:
+        entries = self.entries
+        if len(entries) >= self.size:
+            del entries[next(iter(entries))]
+        entries[key] = decision
+
+
+async def _true() -> bool:
+    return True
+
+
+class ConfigRejected(Exception):
+    """A reloaded config has errors; the running one stays."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(f"{len(findings)} error(s) in the new config")
+        self.findings = findings
+
+
+class GateHolder:
+    """The current Gate; ``swap`` replaces it in one assignment (atomic for the event loop)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    def swap(self, new: Gate) -> Gate:
+        old, self.gate = self.gate, new
+        return old
+
+
+class AccessLog:
+    """One JSON line per request: written straight to ``stream`` (``jwtgate serve``: stderr), else on the
+    ``jwtgate.access`` logger (embedding, tests)."""
+
+    def __init__(self, logger: logging.Logger | None = None, clock: Callable[[], float] = time.time,
+                 stream: TextIO | None = None) -> None:
+        self.logger = logger or logging.getLogger("jwtgate.access")
+        self.clock = clock
+        self.stream = stream
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self.stream is None and not self.logger.isEnabledFor(logging.INFO):
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.clock()))
+        line = json.dumps({"time": stamp + "Z", **record}, separators=(",", ":"))
+        if self.stream is not None:
+            self.stream.write(line + "\n")
+        else:
+            self.logger.info(line)
+
+
+@dataclass
+class AppState:
+    """Everything the app uses; built by ``jwtgate serve`` (or a test) and passed to create_app()."""
+
+    holder: GateHolder
+    upstream: UpstreamClient
+    settings: ServeSettings
+    metrics: Metrics = field(default_factory=Metrics)
+    access_log: Callable[[dict[str, Any]], None] = field(default_factory=AccessLog)
+    loader: Callable[[], Gate] | None = None
+    events: logging.Logger = field(default_factory=lambda: logging.getLogger("jwtgate.server"))
+    install_sighup: bool = True

@@ -1,0 +1,121 @@
+"""`jwtgate serve` as a user runs it: lint at start, flags over the file, SIGHUP reload, SIGTERM stop."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from jwtgate.cli import app
+from jwtgate.config import load_policy
+from jwtgate.server.runner import ServeOptions, effective_settings
+from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
+
+DEV = {"roles": ["gw-dev"]}
+
+
+def test_flags_override_the_file() -> None:
+    policy = load_policy("jwtgate:\n  serve:\n    port: 5000\n    upstream: http://a\n    hide_reasons: true\n",
+                         "c.yaml", {})
+    settings = effective_settings(policy, ServeOptions("c.yaml", upstream="http://b", hide_reasons=False))
+    assert (settings.port, settings.upstream, settings.hide_reasons, settings.host) == (5000, "http://b", False,
+                                                                                       "127.0.0.1")
+
+
+def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("model_list: [broken\n")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "JG001 error" in result.stderr
+    assert "not starting" in result.stderr
+
+
+def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
+    config = write_policy(tmp_path / "c.yaml", "http://127.0.0.1:9", keys.jwks_path)
+    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config), "--port", "0"])
+    assert result.exit_code == 2
+    assert "no upstream for ['gpt-4o', 'o1-secret']" in result.stderr
+
+
+class Served:
+    """A `jwtgate serve` subprocess whose stderr lines are read on a thread (every wait bounded)."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "jwtgate", "serve", *args], env=env,
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str) -> re.Match[str]:
+        seen = []
+        while True:
+            try:
+                line = self.lines.get(timeout=WAIT)
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; got {seen}") from None
+            seen.append(line)
+            m = re.search(pattern, line)
+            if m:
+                return m
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=WAIT)
+        self.reader.join(WAIT)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        return code
+
+
+@pytest.fixture
+def served(tmp_path: Path, keys: Keys, upstream: FakeUpstream, env: dict[str, str]) -> Iterator[tuple[Served, Path]]:
+    config = write_policy(tmp_path / "config.yaml", upstream.url, keys.jwks_path)
+    root = str(Path(__file__).resolve().parents[2])
+    proc_env = {**os.environ, **env, "PYTHONPATH": root}
+    s = Served(["--config", str(config), "--port", "0", "--upstream", upstream.url,
+                "--upstream-key-env", "UPSTREAM_KEY"], proc_env)
+    try:
+        yield s, config
+    finally:
+        s.stop()
+
+
+def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[Served, Path], keys: Keys) -> None:
+    server, config = served
+    url = server.wait_for(r"listening on (http://\S+)").group(1)
+    headers = {"authorization": f"Bearer {keys.token(DEV)}"}
+
+    def status(model: str) -> int:
+        return httpx.post(url + "/v1/chat/completions", json={"model": model}, headers=headers,
+                          timeout=WAIT).status_code
+
+    assert status("o1-secret") == 403
+    text = config.read_text()
+    config.write_text(text.replace('models: ["gpt-4o", "llama"]', 'models: ["gpt-4o", "o1-secret"]'))
+    server.proc.send_signal(signal.SIGHUP)
+    server.wait_for(r"config reloaded")
+    assert status("o1-secret") == 200
+    config.write_text(text.replace("model_list:", "model_list: [broken"))
+    server.proc.send_signal(signal.SIGHUP)
+    server.wait_for(r"keeping the running config")
+    assert status("o1-secret") == 200
+    assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its graceful shutdown
