@@ -3,13 +3,17 @@
     python bench/passthrough.py PORT UPSTREAM_URL
 
 A raw ASGI app on uvicorn (uvloop, httptools, no access log: the options ``jwtgate serve`` runs with)
-forwarding every request through one pooled ``aiohttp.ClientSession`` and relaying the reply the way
+forwarding every request through one pooled ``aiohttp.ClientSession`` (opened as jwtgate opens it:
+no cookie jar, connect and read timeouts; the same garbage-collector settings, see
+``jwtgate.server.runner.tune_gc``; PASSTHROUGH_DEFAULT_GC=1 leaves Python's defaults) and relaying the reply the way
 jwtgate's forwarder does: a small complete reply in one message, a stream (SSE or unknown length) chunk
 by chunk as it arrives. What ``jwtgate serve`` costs on top of this is the gateway's own work.
 """
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -24,6 +28,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade", b"proxy-connection", b"host",
        b"content-length", b"trailer", b"proxy-authorization", b"proxy-authenticate"}
+RESPONSE_HOP = (HOP - {b"content-length"}) | {b"date", b"server"}  # the body is relayed byte for byte
 BUFFER_LIMIT = 256 * 1024
 
 
@@ -44,9 +49,11 @@ class Passthrough:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                connector = aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300)
-                self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+                # The session jwtgate's UpstreamClient opens, with its default timeouts.
+                timeout = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=600.0)
+                connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+                self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                                     cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.session is not None:
@@ -68,7 +75,7 @@ class Passthrough:
         async with self.session.request(scope["method"], url, headers=headers, data=body or None,
                                         allow_redirects=False,
                                         skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type")) as resp:
-            out = [(k, v) for k, v in resp.raw_headers if k.lower() not in HOP]
+            out = [(k, v) for k, v in resp.raw_headers if k.lower() not in RESPONSE_HOP]
             length = resp.content_length
             if length is not None and length <= BUFFER_LIMIT and resp.content_type != "text/event-stream":
                 payload = await resp.read()
@@ -86,6 +93,10 @@ def main() -> None:
     config = uvicorn.Config(Passthrough(upstream), host="127.0.0.1", port=port, loop="uvloop", http="httptools",
                             lifespan="on", access_log=False, log_level="warning", proxy_headers=False,
                             server_header=False, backlog=2048)
+    if not os.environ.get("PASSTHROUGH_DEFAULT_GC"):  # the collector settings jwtgate serve runs with
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(7000, 20, 20)
     print(f"passthrough on http://127.0.0.1:{port} -> {upstream}", flush=True)
     uvicorn.Server(config).run()
 

@@ -8,6 +8,7 @@ re-reads the config and keeps its running one when the new one has errors.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import signal
@@ -127,9 +128,12 @@ async def keys_ready(auth: Authenticator) -> bool:
     return True
 
 
-def build_state(opts: ServeOptions, env: Mapping[str, str],
-                access_stream: TextIO | None = None) -> tuple[AppState, list[Finding]]:
-    """Everything the app needs, from the config and the flags; ConfigRejected when the config has errors."""
+def build_state(opts: ServeOptions, env: Mapping[str, str], access_stream: TextIO | None = None,
+                batch_log: bool = False) -> tuple[AppState, list[Finding]]:
+    """Everything the app needs, from the config and the flags; ConfigRejected when the config has errors.
+
+    ``batch_log``: access lines of one event-loop turn are written together (see ``AccessLog``).
+    """
     policy, warnings = load_checked(opts.config, env)
     settings = effective_settings(policy, opts)
     check_upstream(policy, settings, env)
@@ -138,7 +142,8 @@ def build_state(opts: ServeOptions, env: Mapping[str, str],
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
                               read_timeout=settings.upstream_timeout)
     holder = GateHolder(builder.build(policy))
-    state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream), loader=builder.load)
+    state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream, batch=batch_log),
+                     loader=builder.load)
     metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
     return state, warnings
 
@@ -193,14 +198,33 @@ def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket |
     from jwtgate.server.app import create_app
 
     configure_logging()
-    state, _ = build_state(opts, env, access_stream=sys.stderr)
+    state, _ = build_state(opts, env, access_stream=sys.stderr, batch_log=True)
     if sock is None:
         sock = listen(state.settings)
     if announce is not None:
         host, port = sock.getsockname()[:2]
         announce(f"listening on http://{host}:{port}")
     server = uvicorn.Server(uvicorn_config(create_app(state), state.settings))
-    server.run(sockets=[sock])
+    tune_gc()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        if isinstance(state.access_log, AccessLog):
+            state.access_log.flush()
+
+
+GC_THRESHOLD = (7000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Freeze what start-up built (modules, config, keys) out of the collector's scans and collect the
+    young generation less often: the request path allocates much and keeps little, and full collections
+    otherwise walk every module jwtgate imported. About -25 µs per request at 64 connections (README
+    "Performance"); garbage cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def _worker_main(opts: ServeOptions, env: dict[str, str], sock: socket.socket) -> None:

@@ -119,3 +119,18 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[
     server.wait_for(r"keeping the running config")
     assert status("o1-secret") == 200
     assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its graceful shutdown
+
+
+def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from jwtgate.server.runner import GC_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
