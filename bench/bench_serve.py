@@ -44,7 +44,7 @@ import serve_kit as K
 ROOT = Path(os.environ.get("JWTGATE_CHECKOUT", Path(__file__).resolve().parent.parent))
 BENCH = Path(__file__).resolve().parent
 UPSTREAM_CORE, PROXY_CORE = "0", "1"
-METRICS = ("json_rps", "sse_rps", "json_p50", "json_p99", "sse_p50", "sse_p99", "first_chunk")
+METRICS = ("json_rps", "sse_rps", "json_p50", "json_p99", "sse_p50", "sse_p99", "first_chunk", "errors")
 Row = dict[str, float]
 
 
@@ -103,11 +103,11 @@ def measure(name: str, proc: K.Proc, world: K.World, args: argparse.Namespace) -
             "sse1": K.wrk(url, sse_lua, connections=1, seconds=args.seconds / 2)}
     failed = {k: r.errors for k, r in runs.items() if r.errors or not r.requests}
     if failed:
-        raise RuntimeError(f"{name}: errors or non-2xx replies {failed}; see {proc.log}")
+        print(f"warning: {name}: errors or non-2xx replies {failed}; see {proc.log}", file=sys.stderr)
     first = statistics.median(K.first_chunk_ms(proc.port, auth, args.first_chunks))
     return {"json_rps": runs["json64"].rps, "sse_rps": runs["sse64"].rps, "json_p50": runs["json1"].p50_ms,
             "json_p99": runs["json1"].p99_ms, "sse_p50": runs["sse1"].p50_ms, "sse_p99": runs["sse1"].p99_ms,
-            "first_chunk": first}
+            "first_chunk": first, "errors": sum(r.errors for r in runs.values())}
 
 
 def rounds(procs: dict[str, K.Proc], world: K.World, args: argparse.Namespace) -> dict[str, Row]:
@@ -123,7 +123,10 @@ def rounds(procs: dict[str, K.Proc], world: K.World, args: argparse.Namespace) -
         for name, proc in targets.items():
             print(f"round {index + 1}/{args.rounds}: {name} ...", file=sys.stderr, flush=True)
             samples[name].append(measure(name, proc, world, args))
-    return {n: {m: statistics.median(r[m] for r in rows) for m in METRICS} for n, rows in samples.items()}
+    out = {n: {m: statistics.median(r[m] for r in rows) for m in METRICS} for n, rows in samples.items()}
+    for name, rows in samples.items():
+        out[name]["errors"] = sum(r["errors"] for r in rows)
+    return out
 
 
 def post_many(port: int, auth: str, count: int) -> None:
@@ -171,6 +174,9 @@ def verdicts(res: dict[str, Row], mem: dict[str, int]) -> list[tuple[str, bool |
     """(text, met) per target of issue 7; met is None when the baseline could not be measured."""
     gate, bare, direct = res["jwtgate"], res["passthrough"], res["direct"]
     out: list[tuple[str, bool | None]] = []
+    for name in ("jwtgate", "jwtgate-w2"):
+        if res.get(name, {}).get("errors"):
+            out.append((f"{name}: {res[name]['errors']:.0f} failed requests (socket errors or non-2xx)", False))
     for metric, label in (("json_rps", "JSON"), ("sse_rps", "SSE")):
         r = _ratio(gate[metric], bare[metric])
         out.append((f"{label} {gate[metric]:,.0f} req/s = {r:.2f}x passthrough (>= 0.9x)", r >= 0.9))
@@ -195,14 +201,15 @@ def verdicts(res: dict[str, Row], mem: dict[str, int]) -> list[tuple[str, bool |
 def table(res: dict[str, Row]) -> list[str]:
     bare, direct = res["passthrough"], res["direct"]
     head = (f"{'contender':<12} {'JSON r/s':>9} {'SSE r/s':>8} {'JSON p50':>9} {'p99':>7} {'SSE p50':>8} {'p99':>7} "
-            f"{'1st chunk':>9} {'JSON x pass':>11} {'SSE x pass':>10} {'JSON x direct':>13}")
+            f"{'1st chunk':>9} {'JSON x pass':>11} {'SSE x pass':>10} {'JSON x direct':>13} {'errors':>6}")
     lines = [head, "-" * len(head)]
     for name, r in res.items():
         lines.append(f"{name:<12} {r['json_rps']:>9,.0f} {r['sse_rps']:>8,.0f} {r['json_p50']:>9.3f} "
                      f"{r['json_p99']:>7.2f} {r['sse_p50']:>8.3f} {r['sse_p99']:>7.2f} {r['first_chunk']:>9.3f} "
                      f"{_ratio(r['json_rps'], bare['json_rps']):>11.2f} {_ratio(r['sse_rps'], bare['sse_rps']):>10.2f} "
-                     f"{_ratio(r['json_rps'], direct['json_rps']):>13.2f}")
-    lines.append("(r/s at 64 connections; p50/p99 and first chunk in ms at 1 connection; medians of the rounds)")
+                     f"{_ratio(r['json_rps'], direct['json_rps']):>13.2f} {r['errors']:>6.0f}")
+    lines.append("(r/s at 64 connections; p50/p99 and first chunk in ms at 1 connection; medians of the rounds; "
+                 "errors: socket errors and non-2xx replies, all rounds)")
     return lines
 
 

@@ -243,7 +243,7 @@ def _ms(text: str) -> float:
 def wrk(url: str, script: Path, *, connections: int, seconds: float, threads: int = 2) -> WrkResult:
     """Run wrk and parse requests, requests/s, p50/p99 and errors (socket errors + non-2xx)."""
     argv = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-            "--latency", "-s", str(script), url]
+            "--latency", "--timeout", "30s", "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     find = lambda pattern: re.search(pattern, out)  # noqa: E731
     done, rps = find(r"(\d+) requests in"), find(r"Requests/sec:\s+([\d.]+)")
