@@ -247,7 +247,7 @@ def wrk(url: str, script: Path, *, connections: int, seconds: float, threads: in
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     find = lambda pattern: re.search(pattern, out)  # noqa: E731
     done, rps = find(r"(\d+) requests in"), find(r"Requests/sec:\s+([\d.]+)")
-    p50, p99 = find(r"50%\s+(\S+)"), find(r"99%\s+(\S+)")
+    p50, p99 = find(r"(?m)^\s+50%\s+(\S+)"), find(r"(?m)^\s+99%\s+(\S+)")  # not "99.50%" of a stats line
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = find(r"Non-2xx or 3xx responses: (\d+)")
     return WrkResult(int(done.group(1)) if done else 0, float(rps.group(1)) if rps else 0.0,
