@@ -173,6 +173,15 @@ class Proc:
                     os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(5)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its descendants so far."""
+        total = 0.0
+        for pid in [self.popen.pid, *descendants(self.popen.pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
     def rss_kib(self) -> int:
         """Resident set of the process and its descendants (the workers of ``--workers N``), KiB."""
         total = 0
