@@ -42,8 +42,8 @@ class Forwarder:
             if not value:
                 continue
             if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-                raise Refusal(403, "policy.identity_invalid", f"the token's identity cannot be sent upstream as {name}: "
-                              "it contains control characters")
+                raise Refusal(403, "policy.identity_invalid",
+                              f"the token's identity cannot be sent upstream as {name}: it contains control characters")
             out[name] = value
         return out
 
