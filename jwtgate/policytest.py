@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jwtgate.errors import UsageError
+from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import Decision, Location, Policy, Request
 from jwtgate.yamlio import did_you_mean, parse_yaml, plain, read_text
 
@@ -195,8 +195,19 @@ def run_case(policy: Policy, case: TestCase, keys: str | None, token_decider: To
     else:
         if token_decider is None:
             raise _bad(case.location, f"case '{case.name}': token cases need token verification (jwtgate.auth)")
-        decision = token_decider(policy, _read_token(case), keys, case.request, case.now)
+        decision = _decide_token(policy, case, keys, token_decider)
     return CaseResult(case, policy.file, decision, tuple(_mismatches(case, decision)))
+
+
+def _decide_token(policy: Policy, case: TestCase, keys: str | None, token_decider: TokenDecider) -> Decision:
+    """The token decider; an unusable input (exit 2, e.g. a missing ``jwks:`` file) names the case."""
+    try:
+        return token_decider(policy, _read_token(case), keys, case.request, case.now)
+    except JwtgateError as err:
+        if err.exit_code != 2 or err.location is not None:
+            raise
+        raise type(err)(f"case '{case.name}': {err.message}", code=err.code, location=case.location,
+                        hint=err.hint) from None
 
 
 def _read_token(case: TestCase) -> str:

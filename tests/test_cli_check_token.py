@@ -195,3 +195,15 @@ def test_azure_sample(tmp_path: Path, model: str, exit_code: int) -> None:
     assert result.exit_code == exit_code, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verified"] is True and doc["role"] == "internal_user"
+
+
+@pytest.mark.parametrize("source", ["missing.json", "."], ids=["missing-file", "directory"])
+def test_unreadable_jwks_is_a_usage_error_not_a_denial(tmp_path: Path, source: str) -> None:
+    argv = ["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config", str(CONFIG), "--offline",
+            "--cache-dir", str(tmp_path / "cache"), "--jwks", str(tmp_path / source)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ") and first.endswith("[jwks.file_unreadable]")
+    assert "DENIED" not in result.stderr

@@ -179,3 +179,19 @@ def test_show_with_empty_cache(run: Any) -> None:
     result = run("jwks", "show")
     assert result.exit_code == 0 and result.stdout == ""
     assert "no cached key sets in" in result.stderr
+
+
+def test_show_empty_key_file_exits_2_naming_the_path_once(run: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    result = run("jwks", "show", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {empty}: is empty; pass a JWKS JSON or PEM file [jwks.invalid]\n"
+
+
+def test_show_garbage_key_file_exits_2(run: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("nope")
+    result = run("jwks", "show", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.count(str(bad)) == 1

@@ -24,7 +24,8 @@ def run_check(policy: Policy, token: str, request: Request, *, sources: list[str
     """Authenticator.trace, then decide() on the verified claims (no decision for a refused token).
 
     Keys come from the on-disk cache (``cache_dir``, else ``$JWTGATE_CACHE_DIR`` or the XDG cache dir),
-    fetched when missing unless ``offline``; store warnings go to stderr.
+    fetched when missing unless ``offline``; store warnings go to stderr. An error whose exit code is 2
+    (a key file that cannot be read, a usage error) is raised, not turned into a denial.
     """
     from jwtgate.auth import Authenticator
     from jwtgate.jwks import KeyStore, KeyStoreOptions
@@ -37,6 +38,8 @@ def run_check(policy: Policy, token: str, request: Request, *, sources: list[str
         trace = Authenticator(policy, store, extra_sources=sources, leeway=leeway).trace(token, now=now)
     for warning in store.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    if trace.error is not None and trace.error.exit_code == 2:
+        raise trace.error
     if trace.verified is None:
         return trace, None
     return trace, decide(policy, trace.verified.claims, request)
