@@ -107,7 +107,7 @@ def _relative(base: str, value: Any, loc: Location, what: str) -> str:
 
 def load_test_file(path: str) -> TestFile:
     """Parse and validate one test file."""
-    text, name = read_text(path)
+    text, name = read_text(path, "policy test file")
     root, problems = parse_yaml(text, name)
     if problems:
         raise _bad(problems[0].location, f"not valid YAML: {problems[0].message}")
@@ -141,7 +141,7 @@ def _case(file: str, cases: Any, index: int) -> TestCase:
         raise _bad(_loc(file, node, "expect") if "expect" in node else loc,
                    f"case '{name}': 'expect' must be allow or deny, not {expect!r}")
     return TestCase(name, loc, _request(file, node, name, loc), expect == "allow", *_subject(file, node, name, loc),
-                    reason=_opt_str(file, node, "reason", name), role=_opt_str(file, node, "role", name),
+                    reason=_reason(file, node, name), role=_opt_str(file, node, "role", name),
                     now=_now(file, node, name))
 
 
@@ -171,6 +171,18 @@ def _opt_str(file: str, node: Mapping[str, Any], key: str, name: str) -> str | N
     if not isinstance(value, str):
         raise _bad(_loc(file, node, key), f"case '{name}': '{key}' must be a string")
     return value
+
+
+def _reason(file: str, node: Mapping[str, Any], name: str) -> str | None:
+    """The expected reason code, which must be one jwtgate emits (jwtgate.reasons)."""
+    from jwtgate.reasons import REASONS
+
+    code = _opt_str(file, node, "reason", name)
+    if code is None or code in REASONS:
+        return code
+    guess = did_you_mean(code, tuple(REASONS))
+    raise _bad(_loc(file, node, "reason"), f"case '{name}': unknown reason code '{code}'",
+               f"did you mean '{guess}'?" if guess else "see 'Reason codes' in the README")
 
 
 def _now(file: str, node: Mapping[str, Any], name: str) -> float | None:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from jwtgate.cli import app
 from jwtgate.lint import rules_table
+from jwtgate.reasons import REASONS, reasons_table
 
 README = Path("README.md").read_text(encoding="utf-8")
 
@@ -45,17 +46,25 @@ def test_readme_first_command_runs_and_allows() -> None:
 
 def _codes_in_source() -> set[str]:
     found: set[str] = set()
+    prefixes = "token|key|jwks|policy|claims|config|usage|request|upstream|test"
     for path in Path("jwtgate").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        found |= set(re.findall(r'"((?:token|key|jwks|policy|claims|config|usage)\.[a-z_]+)"', text))
+        found |= set(re.findall(rf'"((?:{prefixes})\.[a-z_]+)"', text))
     return {c for c in found if c != "jwks.json"}
 
 
-def test_every_reason_code_in_the_source_is_documented() -> None:
-    table = _section("Reason codes")
-    documented = set(re.findall(r"`([a-z]+\.[a-z_]+)`", table))
-    missing = _codes_in_source() - documented
-    assert not missing, f"reason codes not in the README: {sorted(missing)}"
+def test_every_reason_code_in_the_source_is_registered() -> None:
+    missing = _codes_in_source() - set(REASONS)
+    assert not missing, f"reason codes not in jwtgate/reasons.py: {sorted(missing)}"
+
+
+def test_readme_reason_table_matches_the_registry() -> None:
+    table = [line for line in _section("Reason codes").splitlines() if line.startswith("|")]
+    assert "\n".join(table) == reasons_table()
+
+
+def test_token_missing_row_names_the_realm() -> None:
+    assert 'WWW-Authenticate: Bearer realm="jwtgate"' in REASONS["token.missing"]
 
 
 @pytest.mark.parametrize("block", _blocks(_section("Commands"), "yaml"))
