@@ -230,3 +230,17 @@ def test_now_outside_1970_to_9999_is_a_usage_error(tmp_path: Path, now: str) -> 
     code, out, err = run(tmp_path, f"@{SAMPLES / 'alice-user.jwt'}", f"--now={now}")
     assert code == 2 and out == ""
     assert f"error: --now '{now}' is outside the years 1970 to 9999" in err
+
+
+def test_garbage_token_says_it_is_not_base64url_json(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, "not.a.token")
+    assert code == 1
+    assert "DENIED [token.malformed] the header segment is not base64url-encoded JSON; is this a JWT?" in out
+    assert "trailing bits" not in out
+
+
+def test_authorization_header_line_gets_a_fitting_hint(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, "Authorization: Bearer abc.def.ghi")
+    assert code == 2 and out == ""
+    assert "hint: pass only the token, without the 'Authorization:' header name" in err
+    assert "line breaks" not in err
