@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from jwtgate.cli import app
@@ -75,3 +78,30 @@ def test_readme_policy_test_example_passes(block: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["test", str(example)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "2 passed, 0 failed" in result.stdout
+
+
+def _leaf_commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    subs = getattr(command, "commands", None)
+    if subs is None:
+        yield "jwtgate " + " ".join(path), command
+        return
+    for name, sub in subs.items():
+        yield from _leaf_commands(sub, (*path, name))
+
+
+@pytest.mark.parametrize(("name", "command"), list(_leaf_commands(typer.main.get_command(app))))
+def test_commands_table_lists_every_option(name: str, command: Any) -> None:
+    table = _section("Commands").split("\n### ", 1)[0]
+    rows = [line for line in table.splitlines() if f"`{name} " in line or f"`{name}`" in line]
+    assert rows, f"{name} is not in the README's command table"
+    options = [p.opts[0] for p in command.params if p.opts and p.opts[0].startswith("--") and p.opts[0] != "--help"]
+    missing = [o for o in options if not any(o in row for row in rows)]
+    assert not missing, f"{name}: options not in the README's command table: {missing}"
+
+
+def test_example_blocks_that_name_a_sample_file_match_it() -> None:
+    for block in _blocks(README, "yaml"):
+        first = block.splitlines()[0]
+        named = re.match(r"# (sample_configs/\S+\.yaml)", first)
+        if named:
+            assert block == Path(named.group(1)).read_text(encoding="utf-8"), f"README block differs from {first}"
