@@ -6,7 +6,7 @@ Grant; nothing in this module decides by itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jwtgate import reach
@@ -46,8 +46,8 @@ class ModelAccess:
 
     @property
     def everyone(self) -> bool:
-        """True when a token with no role at all is allowed (RBAC not enforced)."""
-        return any(p.grant.kind == "any" for p in self.allowed)
+        """True when a token with no role and no scope at all is allowed (RBAC not enforced)."""
+        return any(p.grant.kind == "any" and not p.scopes for p in self.allowed)
 
     @property
     def reachable(self) -> bool:
@@ -71,9 +71,13 @@ def try_grant(policy: Policy, grant: Grant, request: Request, scopes: tuple[str,
 
 
 def _best(policy: Policy, grant: Grant, request: Request) -> Path:
-    """The first scope variant that allows the request, else the first variant's denial."""
-    paths = [try_grant(policy, grant, request, scopes) for scopes in reach.scope_variants(policy)]
-    return next((p for p in paths if p.decision.allowed), paths[0])
+    """decide() with no scope, then with each mapped scope: the first allow, else the widest-scope denial."""
+    for scopes in reach.scope_variants(policy):
+        path = try_grant(policy, grant, request, scopes)
+        if path.decision.allowed:
+            return path
+    widest = reach.all_scopes(policy)
+    return try_grant(policy, grant, request, widest) if widest else path
 
 
 def model_access(policy: Policy, model: str, route: str = DEFAULT_ROUTE) -> ModelAccess:
@@ -106,31 +110,37 @@ def role_access(policy: Policy, role: str, route: str = DEFAULT_ROUTE) -> tuple[
 
 @dataclass(frozen=True, slots=True)
 class MatrixRow:
-    """One grant across every model: the role decide() gave and the allowed models."""
+    """One grant across every model: the role decide() gave and the allowed models.
+
+    ``allowed``: models the grant's example claims reach with no scope; ``with_scope``: models reached
+    only when the token also carries the given mapped scope; ``reasons``: why the others are denied.
+    """
 
     grant: Grant
     role: str | None
     allowed: tuple[str, ...]
     reasons: dict[str, str]
+    with_scope: dict[str, str] = field(default_factory=dict)
+
+
+def _row(policy: Policy, grant: Grant, models: tuple[str, ...], route: str) -> MatrixRow:
+    role = try_grant(policy, grant, Request(None, route)).decision.role
+    allowed: list[str] = []
+    reasons: dict[str, str] = {}
+    with_scope: dict[str, str] = {}
+    for model in models:
+        path = _best(policy, grant, Request(model, route))
+        d, role = path.decision, path.decision.role
+        if d.allowed and path.scopes:
+            with_scope[model] = path.scopes[0]
+        elif d.allowed:
+            allowed.append(model)
+        elif d.reason is not None:
+            reasons[model] = d.reason.code
+    return MatrixRow(grant, role, tuple(allowed), reasons, with_scope)
 
 
 def matrix(policy: Policy, route: str = DEFAULT_ROUTE) -> tuple[tuple[str, ...], tuple[MatrixRow, ...]]:
-    """Grants x models (with the widest scopes), each cell from decide()."""
+    """Grants x models, each cell from decide() on the grant's example claims (plus a scope if needed)."""
     models = tuple(dict.fromkeys(policy.model_names))
-    widest = reach.all_scopes(policy)
-    rows: list[MatrixRow] = []
-    for grant in reach.grants(policy):
-        role: str | None = None
-        allowed: list[str] = []
-        reasons: dict[str, str] = {}
-        for model in models:
-            d = try_grant(policy, grant, Request(model, route), widest).decision
-            role = d.role
-            if d.allowed:
-                allowed.append(model)
-            elif d.reason is not None:
-                reasons[model] = d.reason.code
-        if not models:
-            role = try_grant(policy, grant, Request(None, route), widest).decision.role
-        rows.append(MatrixRow(grant, role, tuple(allowed), reasons))
-    return models, tuple(rows)
+    return models, tuple(_row(policy, grant, models, route) for grant in reach.grants(policy))

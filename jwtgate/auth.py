@@ -176,7 +176,7 @@ class Authenticator:
         """Verify with the verified-token cache; raises TokenError / KeySourceError."""
         now = self.clock()
         hit = self.cache.get(token, now)
-        if hit is not None:
+        if hit is not None and await self._key_still_served(hit):
             return hit
         from jwtgate.tokens import parse_token, verify_token
 
@@ -193,6 +193,15 @@ class Authenticator:
                                     hmac_secret=self.hmac_secret)
         self.cache.put(token, verified, now)
         return verified
+
+    async def _key_still_served(self, hit: VerifiedToken) -> bool:
+        """A cached token stays valid only while its key is in the current set (refreshed on expiry; an
+        outage past the stale window raises, so the cache never outlives the keys)."""
+        k = hit.key
+        if k.kty == "oct":  # the configured HMAC secret: changes only with the config, which clears the cache
+            return True
+        keys = await self._akeys(select_trust(self.trusts, hit.claims))
+        return any(x.kid == k.kid and x.thumbprint == k.thumbprint for x in keys)
 
     async def _akeys(self, trust: Trust) -> list[VerificationKey]:
         keys: list[VerificationKey] = []

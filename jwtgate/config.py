@@ -49,6 +49,10 @@ def load_policy_file(path: str, env: Mapping[str, str]) -> Policy:
     return load_policy(text, name, env)
 
 
+# Findings after which a file is not a config at all (nothing else is checked, no command runs on it).
+UNLOADABLE = ("JG001", "JG002", "JG003", "JG004", "JG005")
+
+
 def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
     """Build the Policy from YAML text; every problem is a Finding on the result."""
     ctx = _Ctx(file, env)
@@ -60,6 +64,10 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
     if root is not None and not isinstance(root, dict):
         ctx.add("JG002", "error", f"the config's top level is a {_kind(root)}, not a mapping",
                 _loc_of(ctx, root))
+        root = None
+    if _is_test_file(root):
+        ctx.add("JG005", "error", "this looks like a policy test file (top-level 'cases'), not a gateway config",
+                _key_loc(ctx, root, "cases"), f"run 'jwtgate test {file}'")
         root = None
     top: dict[str, Any] = root if isinstance(root, dict) else {}
     _check_open_keys(ctx, top, S.TOP_LEVEL_KNOWN, "", "top level")
@@ -429,11 +437,18 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
     )
 
 
+def _is_test_file(root: Any) -> bool:
+    """A mapping whose keys are those of a ``jwtgate test`` file (a 'cases' list, maybe config/jwks)."""
+    from jwtgate.policytest import FILE_KEYS
+
+    return isinstance(root, dict) and isinstance(root.get("cases"), list) and all(k in FILE_KEYS for k in root)
+
+
 def require_loadable(policy: Policy) -> Policy:
     """For commands other than lint: refuse a config that could not be parsed at all."""
-    fatal = [f for f in policy.findings if f.code in ("JG001", "JG002", "JG003", "JG004")]
+    fatal = [f for f in policy.findings if f.code in UNLOADABLE]
     if fatal:
         f = fatal[0]
         raise ConfigError(f"{f.code} {f.message}", code="config.invalid", location=f.location,
-                          hint="run 'jwtgate lint' on the config")
+                          hint=f.hint if f.code == "JG005" else "run 'jwtgate lint' on the config")
     return policy

@@ -96,17 +96,17 @@ def probe_paths(*policies: Policy) -> tuple[str, ...]:
     return tuple(sorted(set(paths)))
 
 
-def summarize_routes(paths: Iterable[str], kept: Iterable[str] = ()) -> tuple[str, ...]:
-    """Route groups whose probes all changed (or stayed allowed through another entry), then other paths."""
-    present, still = set(paths), set(kept)
+def summarize_routes(paths: Iterable[str]) -> tuple[str, ...]:
+    """The changed probe paths, shortened: a route group is named only when every one of its probes
+    changed (largest groups first, a group inside a named one is not repeated), then the other paths."""
+    present = set(paths)
     covered: set[str] = set()
     out: list[str] = []
     for name, templates in sorted(routes.GROUPS.items(), key=lambda kv: -len(kv[1])):
         members = {_instantiate(t) for t in templates}
-        changed = members & present
-        if changed and members <= present | still and not changed <= covered:
+        if members <= present and not members <= covered:
             out.append(name)
-            covered |= changed
+            covered |= members
     out += sorted(present - covered)
     return tuple(out)
 
@@ -163,10 +163,8 @@ def _role_access(policy: Policy, role: str, probes: tuple[str, ...]) -> Access:
 def _change(subject: str, kind: str, old: Access, new: Access) -> AccessChange | None:
     if old == new:
         return None
-    both = old.routes & new.routes
     return AccessChange(subject, kind, tuple(sorted(new.models - old.models)), tuple(sorted(old.models - new.models)),
-                        summarize_routes(new.routes - old.routes, both),
-                        summarize_routes(old.routes - new.routes, both))
+                        summarize_routes(new.routes - old.routes), summarize_routes(old.routes - new.routes))
 
 
 def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:

@@ -83,6 +83,8 @@ def b64url_decode(segment: str, name: str = "segment") -> bytes:
     except (UnicodeEncodeError, binascii.Error):
         raise _b64_error(segment, name) from None
     if rest and segment[-1] not in _CANONICAL_LAST[rest]:
+        if name in ("header", "payload") and not data.lstrip(_JSON_WS.encode()).startswith(b"{"):
+            raise _malformed(f"the {name} segment is not base64url-encoded JSON; is this a JWT?")
         raise _malformed(f"the {name} segment is not canonical base64url (non-zero trailing bits)")
     return data
 
@@ -119,6 +121,8 @@ def _decode_slow(data: bytes, name: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if not data.lstrip(_JSON_WS.encode()).startswith(b"{"):
+            raise _malformed(f"the {name} segment is not base64url-encoded JSON; is this a JWT?") from None
         raise _malformed(f"the {name} is not valid UTF-8 (byte {exc.start})") from None
     try:
         value = _DECODER.decode(text)

@@ -43,7 +43,7 @@ _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k")
 
 
 class KeyFileError(KeySourceError):
-    """A key source that cannot be used as given (missing file, unsupported URL scheme): exit 2."""
+    """A key source that cannot be used as given (missing or invalid key file, unsupported URL scheme): exit 2."""
 
     code = "jwks.file_unreadable"
     exit_code = 2
@@ -299,8 +299,22 @@ def _kind(value: Any) -> str:
 
 
 def load_key_file(path: str) -> list[VerificationKey]:
-    """A local JWKS / JWK JSON file or a PEM file with one or more public keys (or certificates)."""
+    """A local JWKS / JWK JSON file or a PEM file with one or more public keys (or certificates).
+
+    Every problem with the file is a KeyFileError (exit 2: the input given cannot be used).
+    """
+    try:
+        return _load_key_file(path)
+    except KeyFileError:
+        raise
+    except KeySourceError as err:
+        raise KeyFileError(err.message, code=err.code, location=err.location, hint=err.hint) from None
+
+
+def _load_key_file(path: str) -> list[VerificationKey]:
     data = _read_file(path)
+    if not data.strip():
+        raise KeyFileError(f"{path}: is empty; pass a JWKS JSON or PEM file", code="jwks.invalid")
     if data.lstrip().startswith(b"-----BEGIN"):
         return mark_duplicate_kids([_pem_key(block, path) for block in _pem_blocks(data, path)])
     try:

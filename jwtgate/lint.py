@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from jwtgate.config import UNLOADABLE
 from jwtgate.lint_rules import references, security, traps
 from jwtgate.lint_rules.base import LintContext, Rule
 from jwtgate.model import Finding, Policy
@@ -17,6 +18,7 @@ LOADER_RULES = (
     Rule("JG002", "error", "the top level is not a mapping"),
     Rule("JG003", "error", "the config is empty"),
     Rule("JG004", "error", "a duplicate key in a mapping (the later value would silently win)"),
+    Rule("JG005", "error", "a jwtgate policy test file given as a config (run 'jwtgate test' on it)"),
     Rule("JG101", "error", "an unknown key (did-you-mean), e.g. 'model' for 'model_name' in model_list"),
     Rule("JG102", "error", "a value of the wrong type"),
     Rule("JG103", "error", "a value not allowed, e.g. a role outside proxy_admin, team, internal_user"),
@@ -46,7 +48,7 @@ def lint_policy(policy: Policy, env: Mapping[str, str]) -> list[Finding]:
 
 def _unparsed(policy: Policy) -> bool:
     """True when the file could not be parsed at all (the semantic rules would only add noise)."""
-    return any(f.code in ("JG001", "JG002", "JG003", "JG004") for f in policy.findings)
+    return any(f.code in UNLOADABLE for f in policy.findings)
 
 
 def rules_table() -> str:

@@ -49,6 +49,7 @@ class Request:
 
     model: str | None = None
     route: str = "/v1/chat/completions"
+    model_expected: bool = False  # a model call (its body should name a model), as serve sees POST /v1/chat/...
 
 
 StepStatus = Literal["ok", "fail", "skip", "info", "warn"]

@@ -216,6 +216,10 @@ def decide(policy: Policy, claims: Mapping[str, Any], request: Request) -> Decis
     identity = _identity(policy, claims, cfg, role, trace)
     models, models_at = effective_models(policy, role, scopes, trace)
     entries, entries_at, entries_name = route_entries(policy, role)
+    if role.role == PROXY_ADMIN and role.via != "scope":
+        trace.notes.append("this proxy_admin comes from role_mappings: as in LiteLLM, admin_allowed_routes apply to "
+                           f"the admin scope '{policy.jwt.admin_jwt_scope}' only, so it gets the non-admin routes "
+                           "(LLM and info) narrowed by its role_permissions routes")
     denial = _check(policy, claims, request, role, models, models_at, entries, entries_at, entries_name,
                     identity, trace)
     if denial is not None:
@@ -268,7 +272,11 @@ def _check(policy: Policy, claims: Mapping[str, Any], request: Request, role: _R
 def _check_model(request: Request, role: _Role, models: tuple[str, ...] | None, where: Location | None,
                  trace: _Trace) -> Reason | None:
     if request.model is None:
-        trace.add("model", "skip", "no model in the request: the model check does not apply")
+        if models is not None and request.model_expected:
+            return Reason("policy.model_required", f"{request.route} names no model, and "
+                          f"{role.role or 'this caller'} may use only {list(models)}", where)
+        limited = f"; a model call must name one of {list(models)}" if models is not None else ""
+        trace.add("model", "skip", f"no model in the request: only access is checked{limited}")
         return None
     if models is None or request.model in models:
         trace.add("model", "ok", f"'{request.model}' is allowed" + (" (unrestricted)" if models is None else ""),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jwtgate.errors import UsageError
+from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import Decision, Location, Policy, Request
 from jwtgate.yamlio import did_you_mean, parse_yaml, plain, read_text
 
@@ -107,7 +107,7 @@ def _relative(base: str, value: Any, loc: Location, what: str) -> str:
 
 def load_test_file(path: str) -> TestFile:
     """Parse and validate one test file."""
-    text, name = read_text(path)
+    text, name = read_text(path, "policy test file")
     root, problems = parse_yaml(text, name)
     if problems:
         raise _bad(problems[0].location, f"not valid YAML: {problems[0].message}")
@@ -141,7 +141,7 @@ def _case(file: str, cases: Any, index: int) -> TestCase:
         raise _bad(_loc(file, node, "expect") if "expect" in node else loc,
                    f"case '{name}': 'expect' must be allow or deny, not {expect!r}")
     return TestCase(name, loc, _request(file, node, name, loc), expect == "allow", *_subject(file, node, name, loc),
-                    reason=_opt_str(file, node, "reason", name), role=_opt_str(file, node, "role", name),
+                    reason=_reason(file, node, name), role=_opt_str(file, node, "role", name),
                     now=_now(file, node, name))
 
 
@@ -173,6 +173,18 @@ def _opt_str(file: str, node: Mapping[str, Any], key: str, name: str) -> str | N
     return value
 
 
+def _reason(file: str, node: Mapping[str, Any], name: str) -> str | None:
+    """The expected reason code, which must be one jwtgate emits (jwtgate.reasons)."""
+    from jwtgate.reasons import REASONS
+
+    code = _opt_str(file, node, "reason", name)
+    if code is None or code in REASONS:
+        return code
+    guess = did_you_mean(code, tuple(REASONS))
+    raise _bad(_loc(file, node, "reason"), f"case '{name}': unknown reason code '{code}'",
+               f"did you mean '{guess}'?" if guess else "see 'Reason codes' in the README")
+
+
 def _now(file: str, node: Mapping[str, Any], name: str) -> float | None:
     value = node.get("now")
     if value is None:
@@ -195,8 +207,19 @@ def run_case(policy: Policy, case: TestCase, keys: str | None, token_decider: To
     else:
         if token_decider is None:
             raise _bad(case.location, f"case '{case.name}': token cases need token verification (jwtgate.auth)")
-        decision = token_decider(policy, _read_token(case), keys, case.request, case.now)
+        decision = _decide_token(policy, case, keys, token_decider)
     return CaseResult(case, policy.file, decision, tuple(_mismatches(case, decision)))
+
+
+def _decide_token(policy: Policy, case: TestCase, keys: str | None, token_decider: TokenDecider) -> Decision:
+    """The token decider; an unusable input (exit 2, e.g. a missing ``jwks:`` file) names the case."""
+    try:
+        return token_decider(policy, _read_token(case), keys, case.request, case.now)
+    except JwtgateError as err:
+        if err.exit_code != 2 or err.location is not None:
+            raise
+        raise type(err)(f"case '{case.name}': {err.message}", code=err.code, location=case.location,
+                        hint=err.hint) from None
 
 
 def _read_token(case: TestCase) -> str:

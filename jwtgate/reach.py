@@ -34,9 +34,9 @@ class Grant:
     @property
     def label(self) -> str:
         """A short name for tables: the JWT role value when there is one."""
-        if self.value is not None:
-            return f"{self.role} <- '{self.value}'"
-        return f"{self.role or '(no role)'} <- {self.kind}"
+        label = f"{self.role} <- '{self.value}'" if self.value is not None \
+            else f"{self.role or '(no role)'} <- {self.kind}"
+        return label + (f" (iss {self.issuer})" if self.issuer else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +164,8 @@ def example_claims(policy: Policy, grant: Grant, scopes: tuple[str, ...] = ()) -
 
 
 def scope_variants(policy: Policy) -> tuple[tuple[str, ...], ...]:
-    """Scope sets to try with each grant: none, or (when scope access is enforced) each mapped scope."""
-    sgs = scope_grants(policy)
-    if not sgs:
-        return ((),)
-    return tuple(dict.fromkeys((sg.scope,) for sg in sgs))
+    """Scope sets to try with each grant: none, then (when scope access is enforced) each mapped scope."""
+    return ((), *dict.fromkeys((sg.scope,) for sg in scope_grants(policy)))
 
 
 def all_scopes(policy: Policy) -> tuple[str, ...]:

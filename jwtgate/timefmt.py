@@ -62,16 +62,25 @@ def time_claims(claims: dict[str, Any], now: float) -> dict[str, dict[str, Any]]
     return out
 
 
+MAX_INSTANT = 253402300800.0  # 10000-01-01T00:00:00Z: instants run from 1970 to the end of year 9999
+
+
 def parse_instant(text: str, option: str = "--now") -> float:
-    """Epoch seconds (``1767225600``) or ISO 8601 (``2026-01-01T00:00:00Z``; no zone means UTC)."""
+    """Epoch seconds (``1767225600``) or ISO 8601 (``2026-01-01T00:00:00Z``; no zone means UTC).
+
+    Only instants from 1970-01-01T00:00:00Z to the end of year 9999 are accepted (UsageError otherwise).
+    """
     value = text.strip()
     try:
         number = float(value)
     except ValueError:
-        pass
-    else:
-        if math.isfinite(number):
-            return number
+        number = math.nan
+    if not math.isfinite(number):
+        number = _parse_iso(value, text, option)
+    return _in_range(number, text, option)
+
+
+def _parse_iso(value: str, text: str, option: str) -> float:
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
@@ -79,7 +88,17 @@ def parse_instant(text: str, option: str = "--now") -> float:
                          hint="for example 1767225600 or 2026-01-01T00:00:00Z") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError):
+        return -1.0  # out of range either way
+
+
+def _in_range(ts: float, text: str, option: str) -> float:
+    if 0 <= ts < MAX_INSTANT:
+        return ts
+    raise UsageError(f"{option} {text!r} is outside the years 1970 to 9999",
+                     hint="epoch seconds from 0 to 253402300799, or an ISO 8601 time such as 2026-01-01T00:00:00Z")
 
 
 def parse_duration(text: str, option: str = "--expires-in") -> float:

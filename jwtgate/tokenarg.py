@@ -16,6 +16,7 @@ from jwtgate.errors import UsageError
 
 MAX_INPUT_BYTES = 1024 * 1024
 _BEARER = re.compile(r"(?i)^bearer(?:\s+|$)")
+_HEADER_NAME = re.compile(r"(?i)^(?:authorization|x-api-key)\s*:")
 _HOW = "pass the token itself, '-' to read it from stdin, or '@FILE' to read it from a file"
 
 
@@ -36,6 +37,11 @@ def clean_token(text: str, where: str) -> str:
     token = _BEARER.sub("", text.strip(), count=1).strip()
     if not token:
         raise UsageError(f"no token in {where}", hint=_HOW)
+    name = _HEADER_NAME.match(token)
+    if name:
+        header = name.group(0).rstrip(": \t")
+        raise UsageError(f"{where} starts with the header name '{header}:'",
+                         hint=f"pass only the token, without the '{header}:' header name (a 'Bearer ' prefix is fine)")
     if any(ch.isspace() for ch in token):
         raise UsageError(f"{where} holds more than one word (whitespace inside the token)",
                          hint="a TOKEN must be one compact JWT (header.payload.signature); remove line breaks")

@@ -239,7 +239,8 @@ def _iso(ts: float) -> str:
 
 
 def _secs(value: float) -> str:
-    text = f"{round(value)} s" if abs(value - round(value)) < 0.05 else f"{value:.1f} s"
+    """Whole seconds (tenths only under 10 s), with hours or days when large."""
+    text = f"{round(value)} s" if abs(value) >= 10 or abs(value - round(value)) < 0.05 else f"{value:.1f} s"
     if abs(value) < 7200:
         return text
     return f"{text} (~{value / 3600:.1f} h)" if abs(value) < 172_800 else f"{text} (~{value / 86400:.1f} d)"

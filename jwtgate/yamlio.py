@@ -13,8 +13,11 @@ from jwtgate.model import Finding, Location
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
-def read_text(path: str) -> tuple[str, str]:
-    """Read a config file (``-`` for stdin) as UTF-8; returns (text, display name)."""
+def read_text(path: str, what: str = "config file") -> tuple[str, str]:
+    """Read a YAML file (``-`` for stdin) as UTF-8; returns (text, display name).
+
+    ``what`` names the file in messages ("config file", "policy test file").
+    """
     if path == "-":
         data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
         name = "<stdin>"
@@ -22,24 +25,24 @@ def read_text(path: str) -> tuple[str, str]:
         p = Path(path)
         try:
             if p.is_dir():
-                raise UsageError(f"{path}: is a directory; pass a YAML config file")
+                raise UsageError(f"{path}: is a directory; pass a YAML {what}")
             with p.open("rb") as fh:
                 data = fh.read(MAX_CONFIG_BYTES + 1)
         except FileNotFoundError:
-            raise UsageError(f"{path}: no such file", hint="check the path to the config") from None
+            raise UsageError(f"{path}: no such file", hint=f"check the path to the {what}") from None
         except PermissionError:
             raise UsageError(f"{path}: permission denied") from None
         except OSError as exc:
             raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
         name = path
     if len(data) > MAX_CONFIG_BYTES:
-        raise UsageError(f"{name}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; not a config file")
+        raise UsageError(f"{name}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; not a {what}")
     if b"\x00" in data:
-        raise UsageError(f"{name}: binary data (NUL bytes); expected a YAML config")
+        raise UsageError(f"{name}: binary data (NUL bytes); expected a YAML {what}")
     try:
         return data.decode("utf-8-sig"), name
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start}); save the config as UTF-8") from None
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start}); save the {what} as UTF-8") from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Finding]]:

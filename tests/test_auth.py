@@ -178,3 +178,41 @@ def test_async_path_caches_verified_tokens_and_refetches(tmp_path: Path, idp: Id
 
     asyncio.run(run())
     assert idp.count("/a") == 2
+
+
+def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp: IdP) -> None:
+    idp.set_jwks("/a", [JWK_A, JWK_A2])
+    clock = Clock()
+    auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
+    token = _token(KEY_A, "a1")
+
+    async def run() -> None:
+        await auth.aauthenticate(token)
+        idp.set_jwks("/a", [JWK_A2])  # the IdP revokes key a1
+        clock.now += 601  # past public_key_ttl: the next request refreshes the set
+        with pytest.raises(TokenError) as info:
+            await auth.aauthenticate(token)
+        assert info.value.code == "key.not_found"
+        await auth.store.aclose()
+
+    asyncio.run(run())
+
+
+def test_cached_token_fails_closed_after_the_stale_window(tmp_path: Path, idp: IdP) -> None:
+    idp.set_jwks("/a", [JWK_A])
+    clock = Clock()
+    auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
+    token = _token(KEY_A, "a1", exp=NOW + 10 * 3600)
+
+    async def run() -> None:
+        await auth.aauthenticate(token)
+        idp.stop()  # the IdP goes down for good
+        clock.now += 700  # expired set, inside the stale window: still served
+        assert (await auth.aauthenticate(token)).claims["sub"] == "alice"
+        clock.now += 3600  # past public_key_ttl + public_key_stale_ttl
+        with pytest.raises(KeySourceError) as info:
+            await auth.aauthenticate(token)
+        assert info.value.code == "jwks.unavailable"
+        await auth.store.aclose()
+
+    asyncio.run(run())

@@ -195,3 +195,52 @@ def test_azure_sample(tmp_path: Path, model: str, exit_code: int) -> None:
     assert result.exit_code == exit_code, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verified"] is True and doc["role"] == "internal_user"
+
+
+@pytest.mark.parametrize("source", ["missing.json", "."], ids=["missing-file", "directory"])
+def test_unreadable_jwks_is_a_usage_error_not_a_denial(tmp_path: Path, source: str) -> None:
+    argv = ["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config", str(CONFIG), "--offline",
+            "--cache-dir", str(tmp_path / "cache"), "--jwks", str(tmp_path / source)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ") and first.endswith("[jwks.file_unreadable]")
+    assert "DENIED" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["expired.jwt", "wrong-audience.jwt", "forged.jwt"])
+def test_refused_token_json_still_names_header_and_fingerprint(tmp_path: Path, name: str) -> None:
+    code, doc = run_json(tmp_path, f"@{SAMPLES / name}")
+    _, text, _ = run(tmp_path, f"@{SAMPLES / name}")
+    assert code == 1 and doc["verified"] is False
+    assert doc["header"]["kid"] == "sample-rs256"
+    assert doc["header"]["alg"] == "RS256"
+    assert f"fingerprint {doc['fingerprint']}" in text
+
+
+def test_unparsable_token_json_has_no_header(tmp_path: Path) -> None:
+    code, doc = run_json(tmp_path, "not.a.token")
+    assert code == 1
+    assert (doc["header"], doc["fingerprint"]) == (None, None)
+
+
+@pytest.mark.parametrize("now", ["-5", "1969-07-20T20:17:00Z", "300000000000"], ids=["negative", "1969", "year-11476"])
+def test_now_outside_1970_to_9999_is_a_usage_error(tmp_path: Path, now: str) -> None:
+    code, out, err = run(tmp_path, f"@{SAMPLES / 'alice-user.jwt'}", f"--now={now}")
+    assert code == 2 and out == ""
+    assert f"error: --now '{now}' is outside the years 1970 to 9999" in err
+
+
+def test_garbage_token_says_it_is_not_base64url_json(tmp_path: Path) -> None:
+    code, out, _ = run(tmp_path, "not.a.token")
+    assert code == 1
+    assert "DENIED [token.malformed] the header segment is not base64url-encoded JSON; is this a JWT?" in out
+    assert "trailing bits" not in out
+
+
+def test_authorization_header_line_gets_a_fitting_hint(tmp_path: Path) -> None:
+    code, out, err = run(tmp_path, "Authorization: Bearer abc.def.ghi")
+    assert code == 2 and out == ""
+    assert "hint: pass only the token, without the 'Authorization:' header name" in err
+    assert "line breaks" not in err

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from jwtgate import routes
 from jwtgate.cli import app
 from jwtgate.config import load_policy_file
-from jwtgate.diff import diff_policies
+from jwtgate.diff import _instantiate, diff_policies
 
 KC = "sample_configs/keycloak.yaml"
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -78,8 +79,8 @@ def test_widening_is_reported_per_role_and_jwt_value(tmp_path: Path) -> None:
     result = run(KC, new)
     assert result.exit_code == 0
     assert result.stdout.splitlines()[1:] == [
-        "gateway role internal_user:  (widens)", "  + models: gpt-4o",
-        "JWT role 'litellm-user':  (widens)", "  + models: gpt-4o"]
+        "gateway role internal_user: (widens)", "  + models: gpt-4o",
+        "JWT role 'litellm-user': (widens)", "  + models: gpt-4o"]
     assert run(KC, new, "--fail-on", "widen").exit_code == 1
 
 
@@ -88,7 +89,10 @@ def test_narrowing_is_not_a_widening(tmp_path: Path) -> None:
     data = json.loads(run(KC, new, "--format", "json").stdout)
     assert data["widens"] is False
     user = next(a for a in data["access"] if a["subject"] == "internal_user")
-    assert user["routes_lost"] == ["info_routes"]
+    # /models and /v1/models stay allowed (they are openai_routes too): the group is not named, its paths are
+    info = {_instantiate(t) for t in routes.INFO_ROUTES} - {"/models", "/v1/models"}
+    assert "info_routes" not in user["routes_lost"]
+    assert user["routes_lost"] == ["model_info_routes", *sorted(info - {"/model/info", "/v1/model/info"})]
     assert user["models_lost"] == []
     assert run(KC, new, "--fail-on", "widen").exit_code == 0
     assert run(KC, new, "--fail-on", "any").exit_code == 1
@@ -125,6 +129,31 @@ def test_weakening_settings_are_flagged(tmp_path: Path, edit: tuple[str, str], s
     flagged = {s["setting"]: s for s in json.loads(result.stdout)["settings"]}
     assert flagged[setting]["weakens"] is True
     assert message in flagged[setting]["message"]
+
+
+def test_route_summary_between_azure_ad_and_multi_issuer() -> None:
+    data = json.loads(run("sample_configs/azure-ad.yaml", "sample_configs/multi-issuer.yaml", "--format",
+                          "json").stdout)
+    by_subject = {a["subject"]: a for a in data["access"]}
+    user = by_subject["internal_user"]
+    assert "llm_api_routes" not in user["routes_lost"] and "openai_routes" not in user["routes_lost"]
+    assert user["routes_lost"][:3] == ["mapped_pass_through_routes", "passthrough_routes_wildcard", "google_routes"]
+    assert "/v1/chat/completions" not in user["routes_lost"]
+    anyone = by_subject["any token (no role claims)"]
+    assert set(anyone["routes_gained"]) == {"openai_routes", "anthropic_routes", "info_routes"}
+
+
+def test_every_named_group_changed_entirely() -> None:
+    from jwtgate.diff import _role_access, probe_paths
+
+    old, new = (load_policy_file(f"sample_configs/{n}.yaml", {}) for n in ("azure-ad", "multi-issuer"))
+    probes = probe_paths(old, new)
+    before, after = _role_access(old, "internal_user", probes), _role_access(new, "internal_user", probes)
+    lost = before.routes - after.routes
+    change = next(a for a in diff_policies(old, new).access if a.subject == "internal_user")
+    for entry in change.routes_lost:
+        members = {_instantiate(t) for t in routes.GROUPS[entry]} if entry in routes.GROUPS else {entry}
+        assert members <= lost, entry
 
 
 def test_lowering_leeway_is_not_flagged(tmp_path: Path) -> None:

@@ -215,3 +215,27 @@ def test_explain_claims_agrees_with_decide(config: str, claims: dict[str, Any], 
     assert (data["reason"] or {}).get("code") == (expected.reason.code if expected.reason else None)
     assert [s["detail"] for s in data["steps"]] == [s.detail for s in expected.steps]
     assert data["notes"] == list(expected.notes)
+
+
+def test_matrix_marks_cells_that_need_a_scope() -> None:
+    result = run("--config", "sample_configs/scopes.yaml")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[4].split() == ["(no", "role)", "<-", "any", "scope:llm.chat", "scope:llm.chat",
+                                "scope:llm.embeddings"]
+    assert lines[-1].startswith("scope:S = allowed only when the token's scope claim also contains S")
+
+
+def test_model_behind_a_scope_is_not_everyone() -> None:
+    result = run("--config", "sample_configs/scopes.yaml", "--model", "gpt-4o")
+    assert result.exit_code == 0, result.stderr
+    assert "everyone" not in result.stdout
+    assert "no role: any verified token without a role claim and scope contains 'llm.chat'" in result.stdout
+    denied = run("--config", "sample_configs/scopes.yaml", "--claims", "{}", "--model", "gpt-4o")
+    assert denied.exit_code == 1
+
+
+def test_matrix_json_names_the_issuer() -> None:
+    result = run("--config", "sample_configs/multi-issuer.yaml", "--format", "json")
+    rows = json.loads(result.stdout)["rows"]
+    assert [r["issuer"] for r in rows if r["kind"] == "user_id"] == [None, "https://acme.okta.com/oauth2/default"]

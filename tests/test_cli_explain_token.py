@@ -102,3 +102,23 @@ def test_token_cases_in_a_test_file(setup: dict[str, Any]) -> None:
     result = runner.invoke(app, ["test", str(tests)])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_missing_jwks_file_exits_2(setup: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["explain", "--config", setup["config"], "--token", setup["mint"](),
+                                 "--jwks", str(setup["dir"] / "missing.json")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "missing.json: no such key file [jwks.file_unreadable]" in result.stderr
+
+
+def test_missing_jwks_file_in_a_test_file_names_the_case(setup: dict[str, Any]) -> None:
+    tmp: Path = setup["dir"]
+    (tmp / "good.jwt").write_text(setup["mint"](exp=2_000_000_000), encoding="utf-8")
+    tests = tmp / "t-missing.yaml"
+    tests.write_text("config: c.yaml\njwks: missing.json\ncases:\n"
+                     "  - {name: good token, token: good.jwt, model: small, expect: allow}\n", encoding="utf-8")
+    result = runner.invoke(app, ["test", str(tests)])
+    assert result.exit_code == 2
+    assert f"error: {tests}:4:5: case 'good token': " in result.stderr
+    assert "no such key file [jwks.file_unreadable]" in result.stderr

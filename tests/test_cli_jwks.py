@@ -179,3 +179,32 @@ def test_show_with_empty_cache(run: Any) -> None:
     result = run("jwks", "show")
     assert result.exit_code == 0 and result.stdout == ""
     assert "no cached key sets in" in result.stderr
+
+
+def test_show_empty_key_file_exits_2_naming_the_path_once(run: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    result = run("jwks", "show", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {empty}: is empty; pass a JWKS JSON or PEM file [jwks.invalid]\n"
+
+
+def test_show_garbage_key_file_exits_2(run: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("nope")
+    result = run("jwks", "show", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.count(str(bad)) == 1
+
+
+@pytest.mark.parametrize("columns", ["40", "80"])
+def test_show_never_wraps_kids_or_thumbprints_when_piped(run: Any, tmp_path: Path, columns: str) -> None:
+    path = tmp_path / "long.json"
+    keys = [rsa_jwk("a-rather-long-key-identifier-2026-rotation", alg="RS256", use="sig"), rsa_jwk("weak", bits=1024)]
+    path.write_text(json.dumps({"keys": keys}))
+    doc = json.loads(run("jwks", "show", str(path), "--format", "json").stdout)
+    result = run("jwks", "show", str(path), COLUMNS=columns)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for key in doc["sources"][0]["keys"]:
+        assert any(key["kid"] in line and key["thumbprint"] in line for line in lines), key["kid"]

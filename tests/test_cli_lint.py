@@ -66,7 +66,7 @@ def test_json_on_clean_file_is_still_json() -> None:
     result = run(CLEAN, "-f", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"findings": [], "counts": {"error": 0, "warning": 0, "info": 0,
-                                                                    "total": 0}}
+                                                                    "total": 0}, "errors": []}
 
 
 def test_sarif_format() -> None:
@@ -179,3 +179,24 @@ def test_environment_is_read(tmp_path: Path) -> None:
     assert run("sample_configs/broken/no-audience.yaml").exit_code == 1
     result = run("sample_configs/broken/no-audience.yaml", env=env_audience)
     assert (result.exit_code, result.stdout) == (0, "")
+
+
+def _unreadable_in(fmt: str, out: str) -> list[str]:
+    if fmt == "json":
+        return [e["file"] + ": " + e["message"] for e in json.loads(out)["errors"]]
+    if fmt == "sarif":
+        invocation = json.loads(out)["runs"][0]["invocations"][0]
+        assert invocation["executionSuccessful"] is False
+        return [n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] + ": " + n["message"]["text"]
+                for n in invocation["toolExecutionNotifications"] if n["level"] == "error"]
+    return [line for line in out.splitlines() if line.startswith("::error file=") and "title=JG" not in line]
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+def test_machine_formats_report_an_unreadable_file(fmt: str, tmp_path: Path) -> None:
+    missing = (tmp_path / "nope.yaml").as_posix()
+    result = run(missing, CLEAN, "--format", fmt)
+    assert result.exit_code == 2
+    reported = _unreadable_in(fmt, result.stdout)
+    assert len(reported) == 1
+    assert "nope.yaml" in reported[0] and "no such file" in reported[0]

@@ -58,11 +58,52 @@ def test_several_files_and_coverage_per_config() -> None:
     assert out.splitlines()[-1] == "11 passed, 0 failed"
 
 
-@pytest.mark.parametrize(("minimum", "code"), [("50", 0), ("90", 1)], ids=["above", "below"])
+@pytest.mark.parametrize(("minimum", "code"), [("50", 0), ("90", 1), ("90%", 1), ("1%", 0)],
+                         ids=["above", "below", "percent-sign", "one-percent-with-sign"])
 def test_min_coverage(minimum: str, code: int) -> None:
     result = run(f"{TESTS}/keycloak.yaml", "--min-coverage", minimum)
     assert result.exit_code == code
-    assert ("below --min-coverage 90" in result.stderr) == (code == 1)
+    assert ("below --min-coverage 90%" in result.stderr) == (code == 1)
+
+
+@pytest.mark.parametrize(("minimum", "message"), [
+    ("0.9", "hint: did you mean 90 for 0.9?"),
+    ("1", "hint: did you mean 100 for 1?"),
+    ("150", "--min-coverage must be between 0 and 100, not '150'"),
+    ("-5", "--min-coverage must be between 0 and 100, not '-5'"),
+    ("ninety", "--min-coverage must be a percentage such as 90 or 90%"),
+], ids=["fraction", "one", "over-100", "negative", "not-a-number"])
+def test_min_coverage_rejects_fractions_and_out_of_range(minimum: str, message: str) -> None:
+    result = run(f"{TESTS}/keycloak.yaml", f"--min-coverage={minimum}")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+
+
+def test_min_coverage_help_says_it_is_a_percentage() -> None:
+    result = run("--help")
+    assert "'90' or '90%'" in " ".join(result.stdout.split())
+
+
+def test_unknown_expected_reason_exits_2_with_a_guess(tmp_path: Path) -> None:
+    path = write(tmp_path, "cases:\n  - name: x\n    claims: {}\n    model: gpt-4o\n    expect: deny\n"
+                 "    reason: policy.model_not_alowed\n")
+    result = run(path, "--config", "sample_configs/keycloak.yaml")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"error: {path}:6:5: case 'x': unknown reason code 'policy.model_not_alowed'" in result.stderr
+    assert "did you mean 'policy.model_not_allowed'?" in result.stderr
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("missing.yaml", "missing.yaml: no such file"),
+    (".", "is a directory; pass a YAML policy test file"),
+], ids=["missing", "directory"])
+def test_unreadable_test_file_is_called_a_test_file(tmp_path: Path, target: str, message: str) -> None:
+    result = run(str(tmp_path / target))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "config" not in result.stderr
 
 
 def test_json_output() -> None:

@@ -12,10 +12,16 @@ def test_a_whole_group_is_named_once() -> None:
     assert summarize_routes([*anthropic, "/custom"]) == ("anthropic_routes", "/custom")
 
 
-def test_a_group_partly_kept_elsewhere_is_still_named() -> None:
+def test_a_group_only_partly_changed_is_not_named() -> None:
     info = {_instantiate(t) for t in routes.INFO_ROUTES}
     kept = {"/models", "/v1/models"}
-    assert summarize_routes(info - kept, kept) == ("info_routes",)
+    model_info = {"/model/info", "/v1/model/info"}  # a whole group inside info_routes: named
+    assert summarize_routes(info - kept) == ("model_info_routes", *sorted(info - kept - model_info))
+
+
+def test_a_group_inside_a_named_group_is_not_repeated() -> None:
+    llm = {_instantiate(t) for t in routes.GROUPS["llm_api_routes"]}
+    assert summarize_routes(llm) == ("llm_api_routes",)
 
 
 def test_probes_include_literal_routes_of_both_configs() -> None:

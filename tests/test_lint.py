@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jwtgate.config import load_policy
+from jwtgate.config import load_policy, load_policy_file
 from jwtgate.lint import RULES, RULES_BY_CODE, SEMANTIC_RULES, lint_policy, rules_table
 from jwtgate.model import Finding
 
@@ -211,3 +211,10 @@ def test_rules_table_lists_every_rule() -> None:
     table = rules_table().splitlines()
     assert table[0] == "| Code | Severity | What it finds |"
     assert len(table) == len(RULES) + 2
+
+
+def test_a_policy_test_file_is_not_linted_as_a_config() -> None:
+    findings = lint_policy(load_policy_file("sample_configs/tests/keycloak.yaml", {}), {})
+    assert [(f.code, f.hint) for f in findings] == [
+        ("JG005", "run 'jwtgate test sample_configs/tests/keycloak.yaml'")]
+    assert "looks like a policy test file" in findings[0].message

@@ -111,3 +111,21 @@ def test_rule_listings() -> None:
     assert len(text) == len(RULES)
     listed = json.loads(render.render_rules_json(RULES))["rules"]
     assert [r["code"] for r in listed] == [r.code for r in RULES]
+
+
+UNREADABLE = [render.FileError("gone.yaml", "no such file", "usage.invalid")]
+
+
+def test_sarif_reports_unreadable_files_as_failed_execution() -> None:
+    doc = _validate_sarif(render.render_sarif(FINDINGS, RULES, UNREADABLE))
+    invocation = doc["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    note = invocation["toolExecutionNotifications"][0]
+    assert (note["level"], note["message"]["text"]) == ("error", "no such file")
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "gone.yaml"
+
+
+def test_json_and_github_report_unreadable_files() -> None:
+    assert json.loads(render.render_json([], UNREADABLE))["errors"] == [
+        {"file": "gone.yaml", "message": "no such file", "code": "usage.invalid"}]
+    assert render.render_github([], UNREADABLE) == "::error file=gone.yaml,title=usage.invalid::no such file"

@@ -27,6 +27,24 @@ def test_iso() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["-1", "-1795684800", "253402300800", "1e300", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00",
+     "9999-12-31T23:59:59-01:00"],
+    ids=["negative", "negative-large", "year-10000", "huge", "1969", "year-1-offset", "past-9999-by-offset"],
+)
+def test_parse_instant_refuses_out_of_range(text: str) -> None:
+    with pytest.raises(UsageError, match="is outside the years 1970 to 9999"):
+        parse_instant(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [("0", 0.0), ("1970-01-01T00:00:00Z", 0.0),
+                                             ("9999-12-31T23:59:59Z", 253402300799.0)],
+                         ids=["epoch-zero", "iso-epoch", "last-second-of-9999"])
+def test_parse_instant_range_edges(text: str, value: float) -> None:
+    assert parse_instant(text) == value
+
+
+@pytest.mark.parametrize(
     ("text", "value"),
     [("1795684800", NOW), ("1795684800.5", NOW + 0.5), ("2026-11-26T09:20:00Z", NOW),
      ("2026-11-26T10:20:00+01:00", NOW), ("2026-11-26T09:20:00", NOW), ("2026-11-26t09:20:00z", NOW)],

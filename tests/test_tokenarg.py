@@ -31,12 +31,23 @@ def test_clean_token_accepts(raw: str) -> None:
         (f"{TOKEN}\n{TOKEN}", "more than one word"),
         (f"Bearer {TOKEN} extra", "more than one word"),
         (f'"{TOKEN}"', "wrapped in quotes"),
+        (f"Authorization: Bearer {TOKEN}", "starts with the header name 'Authorization:'"),
+        (f"x-api-key: {TOKEN}", "starts with the header name 'x-api-key:'"),
     ],
-    ids=["empty", "blank", "bearer-only", "two-tokens", "trailing-word", "quoted"],
+    ids=["empty", "blank", "bearer-only", "two-tokens", "trailing-word", "quoted", "authorization-header",
+         "api-key-header"],
 )
 def test_clean_token_refuses(raw: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         clean_token(raw, "x")
+
+
+def test_header_line_hint_says_to_drop_the_header_name() -> None:
+    with pytest.raises(UsageError) as info:
+        clean_token(f"Authorization: Bearer {TOKEN}", "x")
+    assert info.value.hint is not None
+    assert "pass only the token, without the 'Authorization:' header name" in info.value.hint
+    assert "line breaks" not in info.value.hint
 
 
 def test_literal_argument() -> None:

@@ -393,6 +393,11 @@ def test_expired_token_message_says_when_and_leeway() -> None:
     assert error.message.startswith("expired 72 s ago at 2026-11-26T10:00:00Z; leeway 30 s")
 
 
+def test_expired_long_ago_is_in_whole_seconds() -> None:
+    error = refused(mint("RS256", exp=NOW), now=NOW + 28_487_988.3)
+    assert error.message.startswith("expired 28487988 s (~329.7 d) ago at 2026-11-26T10:00:00Z")
+
+
 @pytest.mark.parametrize(
     ("exp_offset", "ok"),
     [

@@ -24,7 +24,8 @@ def run_check(policy: Policy, token: str, request: Request, *, sources: list[str
     """Authenticator.trace, then decide() on the verified claims (no decision for a refused token).
 
     Keys come from the on-disk cache (``cache_dir``, else ``$JWTGATE_CACHE_DIR`` or the XDG cache dir),
-    fetched when missing unless ``offline``; store warnings go to stderr.
+    fetched when missing unless ``offline``; store warnings go to stderr. An error whose exit code is 2
+    (a key file that cannot be read, a usage error) is raised, not turned into a denial.
     """
     from jwtgate.auth import Authenticator
     from jwtgate.jwks import KeyStore, KeyStoreOptions
@@ -37,22 +38,40 @@ def run_check(policy: Policy, token: str, request: Request, *, sources: list[str
         trace = Authenticator(policy, store, extra_sources=sources, leeway=leeway).trace(token, now=now)
     for warning in store.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    if trace.error is not None and trace.error.exit_code == 2:
+        raise trace.error
     if trace.verified is None:
         return trace, None
     return trace, decide(policy, trace.verified.claims, request)
 
 
-def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, now: float | None) -> dict[str, Any]:
-    """The check-token JSON document (see ``render.decision.decision_to_json``)."""
+def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, now: float | None,
+               token: str | None = None) -> dict[str, Any]:
+    """The check-token JSON document (see ``render.decision.decision_to_json``).
+
+    ``header`` and ``fingerprint`` are filled whenever the token parsed, even if it was then refused.
+    """
     from jwtgate.render.decision import decision_to_json
 
     verified = trace.verified
     steps = (*trace.steps, *(decision.steps if decision else ()))
-    extra = {"header": verified.header if verified else None,
-             "fingerprint": verified.fingerprint if verified else None, "now": now}
+    header, fingerprint = _parsed(trace, token)
+    extra = {"header": header, "fingerprint": fingerprint, "now": now}
     return decision_to_json(decision, steps=steps, verified=verified is not None,
                             claims=verified.claims if verified else None, error=trace.error, request=request,
                             extra=extra)
+
+
+def _parsed(trace: AuthTrace, token: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The header and fingerprint of a token that parsed (the "token" step), else (None, None)."""
+    from jwtgate.jose import fingerprint
+
+    if trace.verified is not None:
+        return dict(trace.verified.header), trace.verified.fingerprint
+    step = next((s for s in trace.steps if s.name == "token" and s.status == "ok"), None)
+    if step is None or not isinstance(step.data.get("header"), dict):
+        return None, None
+    return dict(step.data["header"]), fingerprint(token) if token is not None else None
 
 
 def render_text(trace: AuthTrace, decision: Decision | None) -> None:
@@ -98,10 +117,11 @@ def check_token(
     when = parse_instant(now) if now is not None else None
     policy = require_loadable(load_policy_file(str(config), os.environ))
     request = Request(model=model, route=route)
-    trace, decision = run_check(policy, read_token_arg(token), request, sources=jwks, now=when, leeway=leeway,
+    text = read_token_arg(token)
+    trace, decision = run_check(policy, text, request, sources=jwks, now=when, leeway=leeway,
                                 cache_dir=cache_dir, offline=offline)
     if output == "json":
-        dump_json(trace_json(trace, decision, request, when))
+        dump_json(trace_json(trace, decision, request, when, text))
     else:
         render_text(trace, decision)
     raise typer.Exit(0 if trace.error is None and decision is not None and decision.allowed else 1)

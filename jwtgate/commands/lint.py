@@ -13,6 +13,9 @@ from jwtgate.errors import JwtgateError, UsageError
 if TYPE_CHECKING:
     from jwtgate.model import Finding
 
+if TYPE_CHECKING:
+    from jwtgate.render.findings import FileError
+
 
 class LintFormat(StrEnum):
     """Output formats of ``lint``."""
@@ -51,7 +54,7 @@ def lint_command(
     if not paths:
         raise UsageError("no config given", hint="jwtgate lint CONFIG.yaml (or '-' for stdin)")
     findings, unreadable = _lint_all(paths, dict(os.environ))
-    _emit(findings, fmt, len(paths), verbose)
+    _emit(findings, unreadable, fmt, len(paths), verbose)
     failing = {"error", "warning"} if strict else {"error"}
     if unreadable:
         raise typer.Exit(2)
@@ -59,37 +62,39 @@ def lint_command(
         raise typer.Exit(1)
 
 
-def _lint_all(paths: list[str], env: Mapping[str, str]) -> tuple[list[Finding], int]:
-    """Lint every path; unreadable ones are reported on stderr and counted."""
+def _lint_all(paths: list[str], env: Mapping[str, str]) -> tuple[list[Finding], list[FileError]]:
+    """Lint every path; unreadable ones are reported on stderr and returned."""
     from jwtgate.cli import fail
     from jwtgate.config import load_policy
     from jwtgate.lint import lint_policy
+    from jwtgate.render.findings import FileError
     from jwtgate.yamlio import read_text
 
     findings: list[Finding] = []
-    unreadable = 0
+    unreadable: list[FileError] = []
     for path in paths:
         try:
             text, name = read_text(path)
         except JwtgateError as err:
             fail(err)
-            unreadable += 1
+            message = err.message.removeprefix(f"{path}: ") + (f" ({err.hint})" if err.hint else "")
+            unreadable.append(FileError(path, message, err.code))
             continue
         findings.extend(lint_policy(load_policy(text, name, env), env))
     return findings, unreadable
 
 
-def _emit(findings: list[Finding], fmt: LintFormat, files: int, verbose: bool) -> None:
+def _emit(findings: list[Finding], errors: list[FileError], fmt: LintFormat, files: int, verbose: bool) -> None:
     from jwtgate.lint import RULES
     from jwtgate.render import findings as render
 
     if fmt is LintFormat.json:
-        typer.echo(render.render_json(findings))
+        typer.echo(render.render_json(findings, errors))
     elif fmt is LintFormat.sarif:
-        typer.echo(render.render_sarif(findings, RULES))
+        typer.echo(render.render_sarif(findings, RULES, errors))
     elif fmt is LintFormat.github:
-        if findings:
-            typer.echo(render.render_github(findings))
+        if findings or errors:
+            typer.echo(render.render_github(findings, errors))
     else:
         if findings:
             typer.echo(render.render_text(findings))

@@ -13,7 +13,7 @@ CONFIG = typer.Option(..., "--config", "-c", help="LiteLLM-style config (YAML) w
 UPSTREAM = typer.Option(None, "--upstream", help="Where allowed requests go (e.g. a LiteLLM proxy) unless the "
                         "model has an api_base. [jwtgate.serve.upstream]")
 HOST = typer.Option(None, "--host", help="Address to listen on. [default: 127.0.0.1]")
-PORT = typer.Option(None, "--port", help="Port to listen on (0 = any free port). [default: 4000]")
+PORT = typer.Option(None, "--port", min=0, max=65535, help="Port to listen on (0 = any free port). [default: 4000]")
 WORKERS = typer.Option(None, "--workers", min=1, help="Worker processes sharing the socket. [default: 1]")
 JWKS = typer.Option(None, "--jwks", help="Extra key source (JWKS URL, discovery URL or file); repeatable.")
 KEY_ENV = typer.Option(None, "--upstream-key-env", help="Environment variable holding the upstream's API key.")
@@ -35,7 +35,15 @@ def serve(
     The config is linted first: errors refuse to start (exit 2) with the findings printed.
     SIGHUP re-reads the config (kept when the new one has errors); SIGTERM stops gracefully.
     """
-    from jwtgate.server.runner import ServeOptions, effective_settings, load_checked, run_worker, supervise
+    _require_serve_extra()
+    from jwtgate.server.runner import (
+        ServeOptions,
+        check_upstream,
+        effective_settings,
+        load_checked,
+        run_worker,
+        supervise,
+    )
     from jwtgate.server.state import ConfigRejected
 
     opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons)
@@ -50,6 +58,17 @@ def serve(
     for f in warnings:
         typer.echo(f"{f.location}: {f.code} {f.severity}: {f.message}", err=True)
     settings = effective_settings(policy, opts)
+    check_upstream(policy, settings, env)
     if settings.workers > 1:
         raise typer.Exit(supervise(opts, env, settings, lambda line: typer.echo(f"jwtgate: {line}", err=True)))
     run_worker(opts, env, announce=lambda line: typer.echo(f"jwtgate: {line}", err=True))
+
+
+def _require_serve_extra() -> None:
+    """The server stack is an extra: say how to install it instead of a ModuleNotFoundError."""
+    import importlib.util
+
+    missing = [m for m in ("uvicorn", "aiohttp", "prometheus_client") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"'jwtgate serve' needs the serve extra ({', '.join(missing)} not installed)",
+                         hint="pip install 'jwtgate[serve]'")

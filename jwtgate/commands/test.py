@@ -22,9 +22,10 @@ def test(
     config: str | None = typer.Option(None, "--config", "-c", help="Config to test (overrides the files' "
                                       "'config:')."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json or junit."),
-    min_coverage: float | None = typer.Option(None, "--min-coverage", help="Fail when fewer than this percent "
-                                              "of role_permissions/role_mappings/scope_mappings entries are "
-                                              "exercised.", min=0, max=100),
+    min_coverage: str | None = typer.Option(None, "--min-coverage", metavar="PERCENT",
+                                            help="Fail when fewer than PERCENT of role_permissions/role_mappings/"
+                                            "scope_mappings entries are exercised: a percentage from 0 to 100 "
+                                            "('90' or '90%'; a fraction such as 0.9 is refused)."),
 ) -> None:
     """Run table-driven policy tests; print failing cases, coverage and 'N passed, N failed'.
 
@@ -36,6 +37,7 @@ def test(
     from jwtgate.render import policytest as R
 
     check_format(fmt, ("text", "json", "junit"))
+    minimum = parse_percent(min_coverage) if min_coverage is not None else None
     loaded = [load_test_file(f) for f in files]
     policies: dict[str, Policy] = {}
     results: list[CaseResult] = []
@@ -54,11 +56,28 @@ def test(
         typer.echo(R.junit(results), nl=False)
     else:
         typer.echo(R.text(results, covs), nl=False)
-    low = [c for c in covs if min_coverage is not None and c.percent < min_coverage]
+    low = [c for c in covs if minimum is not None and c.percent < minimum]
     for c in low:
-        typer.echo(f"error: coverage of {c.config} is {c.percent:.0f}%, below --min-coverage {min_coverage:g}",
+        typer.echo(f"error: coverage of {c.config} is {c.percent:.0f}%, below --min-coverage {minimum:g}%",
                    err=True)
     raise typer.Exit(1 if low or not all(r.passed for r in results) else 0)
+
+
+def parse_percent(text: str) -> float:
+    """``--min-coverage``: ``90`` or ``90%`` -> 90.0; outside 0-100 or a fraction in (0, 1] is a UsageError."""
+    import math
+
+    raw = text.strip().removesuffix("%").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"--min-coverage must be a percentage such as 90 or 90%, not {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise UsageError(f"--min-coverage must be between 0 and 100, not {text!r}")
+    if 0 < value <= 1 and not text.strip().endswith("%"):
+        raise UsageError(f"--min-coverage {text} looks like a fraction; it is a percentage from 0 to 100",
+                         hint=f"did you mean {value * 100:g} for {value:g}? (write {raw}% for {value:g} percent)")
+    return value
 
 
 def _token_decider() -> TokenDecider:

@@ -22,7 +22,7 @@ def text(d: PolicyDiff) -> str:
         return f"no effective change between {d.old} and {d.new}\n"
     lines = [f"effective access change: {d.old} -> {d.new}"]
     for a in d.access:
-        lines.append(f"{_subject(a)}:" + ("  (widens)" if a.widens else ""))
+        lines.append(f"{_subject(a)}:" + (" (widens)" if a.widens else ""))
         lines.extend(f"  {sign} {what}: {', '.join(items)}" for sign, what, items in _parts(a))
     if d.settings:
         lines.append("settings:")

@@ -85,7 +85,7 @@ def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, A
 
 
 def _path_line(p: Path) -> str:
-    scopes = f" and scope contains {' '.join(p.scopes)!r}" if p.scopes else ""
+    scopes = "".join(f" and scope contains {s!r}" for s in p.scopes)
     role = p.decision.role or "no role"
     shadow = ""
     if p.grant.role != p.decision.role:
@@ -173,12 +173,20 @@ def role_json(role: str, items: Sequence[RoleAccess]) -> dict[str, Any]:
 
 def matrix_text(models: Sequence[str], rows: Sequence[MatrixRow], route: str) -> str:
     head = ["role (JWT condition)", *models]
-    body = [[_row_label(r), *("yes" if m in r.allowed else "-" for m in models)] for r in rows]
+    body = [[_row_label(r), *(_cell(r, m) for m in models)] for r in rows]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [f"access matrix on {route}", fmt.format(*head), fmt.format(*("-" * w for w in widths))]
     lines.extend(fmt.format(*row).rstrip() for row in body)
+    if any(r.with_scope for r in rows):
+        lines.append("scope:S = allowed only when the token's scope claim also contains S (scope_mappings)")
     return "\n".join(lines) + "\n"
+
+
+def _cell(r: MatrixRow, model: str) -> str:
+    if model in r.allowed:
+        return "yes"
+    return f"scope:{r.with_scope[model]}" if model in r.with_scope else "-"
 
 
 def _row_label(r: MatrixRow) -> str:
@@ -191,5 +199,5 @@ def _row_label(r: MatrixRow) -> str:
 def matrix_json(models: Sequence[str], rows: Sequence[MatrixRow], route: str) -> dict[str, Any]:
     return {"route": route, "models": list(models), "rows": [
         {"role": r.role, "grant_role": r.grant.role, "kind": r.grant.kind, "value": r.grant.value,
-         "condition": r.grant.condition, "location": loc_json(r.grant.location), "allowed": list(r.allowed),
-         "denied": r.reasons} for r in rows]}
+         "condition": r.grant.condition, "location": loc_json(r.grant.location), "issuer": r.grant.issuer,
+         "allowed": list(r.allowed), "allowed_with_scope": r.with_scope, "denied": r.reasons} for r in rows]}

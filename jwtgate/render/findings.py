@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from jwtgate import __version__
@@ -30,6 +30,14 @@ class RuleInfo(Protocol):
     def severity(self) -> str: ...
     @property
     def summary(self) -> str: ...
+
+
+class FileError(NamedTuple):
+    """A file that could not be linted at all (unreadable, not a file): exit 2, reported in every format."""
+
+    file: str
+    message: str
+    code: str
 
 
 def _sorted(findings: Iterable[Finding]) -> list[Finding]:
@@ -73,9 +81,10 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "line": f.location.line, "column": f.location.column, "hint": f.hint}
 
 
-def render_json(findings: Sequence[Finding]) -> str:
-    """``{"findings": [...], "counts": {"error", "warning", "info", "total"}}``."""
-    doc = {"findings": [finding_dict(f) for f in _sorted(findings)], "counts": counts(findings)}
+def render_json(findings: Sequence[Finding], errors: Sequence[FileError] = ()) -> str:
+    """``{"findings": [...], "counts": {...}, "errors": [{"file", "message", "code"}]}``."""
+    doc = {"findings": [finding_dict(f) for f in _sorted(findings)], "counts": counts(findings),
+           "errors": [e._asdict() for e in errors]}
     return json.dumps(doc, indent=2)
 
 
@@ -109,11 +118,22 @@ def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render_sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo]) -> str:
-    """A SARIF 2.1.0 log with one run; every rule is listed so code scanning can show its summary."""
+def _sarif_notification(e: FileError) -> dict[str, Any]:
+    return {"level": "error", "message": {"text": e.message}, "descriptor": {"id": e.code},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(e.file)}}}]}
+
+
+def render_sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo], errors: Sequence[FileError] = ()) -> str:
+    """A SARIF 2.1.0 log with one run; every rule is listed so code scanning can show its summary.
+
+    Unreadable files are tool execution notifications (level error) and make the invocation unsuccessful.
+    """
     index = {r.code: i for i, r in enumerate(rules)}
     driver = {"name": "jwtgate", "version": __version__, "rules": [_sarif_rule(r) for r in rules]}
-    run = {"tool": {"driver": driver}, "results": [_sarif_result(f, index) for f in _sorted(findings)]}
+    invocation = {"executionSuccessful": not errors,
+                  "toolExecutionNotifications": [_sarif_notification(e) for e in errors]}
+    run = {"tool": {"driver": driver}, "invocations": [invocation],
+           "results": [_sarif_result(f, index) for f in _sorted(findings)]}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
 
 
@@ -133,9 +153,10 @@ def github_line(f: Finding) -> str:
     return f"::{GITHUB_COMMAND[f.severity]} {props}::{_gh_data(f.message + hint)}"
 
 
-def render_github(findings: Sequence[Finding]) -> str:
-    """GitHub Actions workflow commands, one per finding ('' when there are none)."""
-    return "\n".join(github_line(f) for f in _sorted(findings))
+def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = ()) -> str:
+    """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none)."""
+    lines = [f"::error file={_gh_prop(e.file)},title={_gh_prop(e.code)}::{_gh_data(e.message)}" for e in errors]
+    return "\n".join([*lines, *(github_line(f) for f in _sorted(findings))])
 
 
 def render_rules(rules: Sequence[RuleInfo]) -> str:

@@ -92,7 +92,10 @@ def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: flo
             typer.echo(f"error: {source}: {result.message}{hint} [{result.code}]", err=True)
             continue
         out.print(_heading(source, result, now), markup=False)
-        out.print(_table(result) if result.keys else "  (no keys)")
+        if result.keys:
+            _print_whole(out, _table(result))
+        else:
+            out.print("  (no keys)")
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
 
@@ -103,13 +106,23 @@ def _heading(source: str, info: KeySetInfo, now: float) -> str:
     return f"{source}{via} ({freshness(info, now)}{issuer})"
 
 
+def _print_whole(out: Any, table: Any) -> None:
+    """Print a table at its natural width (at least the console's), so no cell is ever wrapped or cut:
+    a kid or thumbprint split across lines would be copied wrong. A terminal may still wrap long lines."""
+    from rich.measure import Measurement
+
+    natural = Measurement.get(out, out.options.update(max_width=100_000), table).maximum
+    out.width = max(out.width, natural)
+    out.print(table, crop=False)
+
+
 def _table(info: KeySetInfo) -> Any:
     from rich import box
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
     for column in ("kid", "kty", "alg", "use", "key", "thumbprint (RFC 7638)", "usable"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in ("kid", "thumbprint (RFC 7638)"), overflow="fold")
     for key in info.keys:
         usable = "yes" if key.usable else f"no: {key.problem}"
         cells = (key.kid, key.kty, key.alg, key.use, key.detail, key.thumbprint, usable)

@@ -161,19 +161,16 @@ class JwtgateApp:
 
     def decide(self, gate: Gate, auth: tuple[str, VerifiedToken], model: str | None, route: str, ctx: Ctx,
                needs_model: bool) -> Decision:
-        """decide() (cached per config); a denial, or no model for a caller limited to some, is a 403 Refusal."""
-        key = (auth[0], model, route)
+        """decide() (cached per config); a denial is a 403 Refusal."""
+        key = (auth[0], model, route, needs_model)
         decision = gate.decisions.get(key)
         if decision is None:
-            decision = decide(gate.policy, auth[1].claims, Request(model, route))
+            decision = decide(gate.policy, auth[1].claims, Request(model, route, needs_model))
             gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
         if not decision.allowed:
             reason = decision.reason
             raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
-        if needs_model and model is None and decision.models is not None:
-            raise Refusal(403, "policy.model_required",
-                          f"{route} names no model, and this caller may use only {list(decision.models)}")
         ctx.decision = "allow"
         return decision
 

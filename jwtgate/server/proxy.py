@@ -36,11 +36,15 @@ class Forwarder:
         self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
 
     def identity(self, decision: Decision) -> dict[str, str]:
+        """Identity headers for the upstream; a value that cannot travel in a header is refused (403)."""
         out = {}
-        if decision.subject:
-            out[self.subject_header] = decision.subject
-        if decision.role:
-            out[self.role_header] = decision.role
+        for name, value in ((self.subject_header, decision.subject), (self.role_header, decision.role)):
+            if not value:
+                continue
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                raise Refusal(403, "policy.identity_invalid",
+                              f"the token's identity cannot be sent upstream as {name}: it contains control characters")
+            out[name] = value
         return out
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, gate: Gate, decision: Decision,

@@ -47,10 +47,31 @@ class ServeOptions:
 
 
 def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
-    """Flags override the file; the file overrides the defaults."""
+    """Flags override the file; the file overrides the defaults. Bad values are usage errors."""
     flags: dict[str, Any] = {"upstream": opts.upstream, "host": opts.host, "port": opts.port, "workers": opts.workers,
              "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
-    return dataclasses.replace(policy.settings.serve, **{k: v for k, v in flags.items() if v is not None})
+    settings = dataclasses.replace(policy.settings.serve, **{k: v for k, v in flags.items() if v is not None})
+    if not 0 <= settings.port <= 65535:
+        raise UsageError(f"port {settings.port} is out of range", hint="use 0-65535 (0 = any free port)")
+    if settings.workers < 1:
+        raise UsageError(f"workers must be at least 1, not {settings.workers}")
+    if settings.upstream is not None:
+        check_url(settings.upstream, "--upstream")
+    return settings
+
+
+def check_url(url: str, what: str) -> None:
+    """An upstream must be an absolute http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        raise UsageError(f"{what} {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what} {url!r} is not an http(s) URL with a host",
+                         hint="write it as http://HOST:PORT, e.g. http://127.0.0.1:4001") from None
 
 
 def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
@@ -69,6 +90,9 @@ def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Findin
 def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:
     """Refuse to start when some model has nowhere to go."""
     targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env)
+    for name, target in targets.by_model.items():
+        if target.strip_version:  # an api_base target
+            check_url(target.base, f"model_list entry '{name}': api_base")
     if targets.default is None:
         homeless = [m.name for m in policy.models if m.name not in targets.by_model]
         if homeless or not policy.models:
@@ -183,8 +207,9 @@ def listen(settings: ServeSettings) -> socket.socket:
     """The listening socket (port 0 = any free port; the bound one is announced)."""
     try:
         sock = socket.create_server((settings.host, settings.port), backlog=2048)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror or exc})",
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"cannot listen on {settings.host}:{settings.port} ({reason})",
                          hint="choose another --port or --host") from None
     sock.set_inheritable(True)
     return sock

@@ -46,12 +46,12 @@ class DecisionCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: dict[tuple[str, str | None, str], Decision] = {}
+        self.entries: dict[tuple[str, str | None, str, bool], Decision] = {}
 
-    def get(self, key: tuple[str, str | None, str]) -> Decision | None:
+    def get(self, key: tuple[str, str | None, str, bool]) -> Decision | None:
         return self.entries.get(key)
 
-    def put(self, key: tuple[str, str | None, str], decision: Decision) -> None:
+    def put(self, key: tuple[str, str | None, str, bool], decision: Decision) -> None:
         entries = self.entries
         if len(entries) >= self.size:
             del entries[next(iter(entries))]

@@ -99,8 +99,8 @@ async def _stream(request: web.Request, log: UpstreamLog, mode: str) -> web.Stre
     """
     resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
     await resp.prepare(request)
+    log.chunks_sent = 1  # counted before the write: the client may read the chunk before this coroutine resumes
     await resp.write(b'data: {"chunk": 0}\n\n')
-    log.chunks_sent = 1
     if mode == "pause":
         await asyncio.get_running_loop().run_in_executor(None, log.release.wait, WAIT)
     try:
