@@ -45,6 +45,8 @@ def test_readme_first_command_runs_and_allows() -> None:
     result = CliRunner().invoke(app, cmd[1:], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert result.stdout.rstrip().endswith("ALLOWED")
+    transcript = _blocks(README, "text")[0]
+    assert result.stdout == transcript, "the README's transcript of the first command is out of date"
 
 
 def _codes_in_source() -> set[str]:
