@@ -80,8 +80,9 @@ def _root(
 
 
 def register(target: typer.Typer, name: str, fn: Callable[..., Any]) -> None:
-    """Register a command function with error handling."""
-    target.command(name)(handles_errors(fn))
+    """Register a command function with error handling; the list in --help shows its whole first line."""
+    first = (fn.__doc__ or "").strip().split("\n", 1)[0]
+    target.command(name, short_help=first or None)(handles_errors(fn))
 
 
 # --- command registrations (one line each; modules import their heavy dependencies lazily) ---------
