@@ -87,6 +87,9 @@ def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
     raise TokenError(f"issuer {iss!r} is not a configured issuer (configured: {known})", code="token.issuer_unknown")
 
 
+_Served = tuple[int, float, frozenset[tuple[str | None, str]]]  # (store generation, valid until, kid+thumbprint)
+
+
 class Authenticator:
     """Verifies tokens against the policy's trusts, refetching keys once (rate-limited) on an unknown kid."""
 
@@ -102,6 +105,7 @@ class Authenticator:
         secret = policy.settings.hmac_secret
         self.hmac_secret = secret.encode() if secret else None
         self.cache: VerifiedCache = VerifiedCache(max_size=cache_size, ttl=cache_ttl)
+        self._served: dict[int, _Served] = {}  # id(trust) -> its current keys, while the store has not changed
 
     # --- sync (CLI) --------------------------------------------------------------------------------
 
@@ -176,7 +180,7 @@ class Authenticator:
         """Verify with the verified-token cache; raises TokenError / KeySourceError."""
         now = self.clock()
         hit = self.cache.get(token, now)
-        if hit is not None and await self._key_still_served(hit):
+        if hit is not None and await self._key_still_served(hit, now):
             return hit
         from jwtgate.tokens import parse_token, verify_token
 
@@ -194,14 +198,28 @@ class Authenticator:
         self.cache.put(token, verified, now)
         return verified
 
-    async def _key_still_served(self, hit: VerifiedToken) -> bool:
+    async def _key_still_served(self, hit: VerifiedToken, now: float) -> bool:
         """A cached token stays valid only while its key is in the current set (refreshed on expiry; an
-        outage past the stale window raises, so the cache never outlives the keys)."""
+        outage past the stale window raises, so the cache never outlives the keys). The set is looked up
+        in the store again whenever the store's generation moved or a source's keys reached their expiry.
+        """
         k = hit.key
         if k.kty == "oct":  # the configured HMAC secret: changes only with the config, which clears the cache
             return True
-        keys = await self._akeys(select_trust(self.trusts, hit.claims))
-        return any(x.kid == k.kid and x.thumbprint == k.thumbprint for x in keys)
+        trust = select_trust(self.trusts, hit.claims)
+        served = self._served.get(id(trust))
+        if served is None or served[0] != self.store.generation or now >= served[1]:
+            served = await self._served_keys(trust)
+        return (k.kid, k.thumbprint) in served[2]
+
+    async def _served_keys(self, trust: Trust) -> _Served:
+        generation = self.store.generation  # read first: a change while fetching invalidates the memo
+        issuer = trust.rules.issuer if trust.scoped else None
+        infos = [await self.store.aget_keys(source, issuer=issuer) for source in trust.sources]
+        until = min((info.expires_at for info in infos), default=float("-inf"))
+        served = (generation, until, frozenset((x.kid, x.thumbprint) for info in infos for x in info.keys))
+        self._served[id(trust)] = served
+        return served
 
     async def _akeys(self, trust: Trust) -> list[VerificationKey]:
         keys: list[VerificationKey] = []
@@ -220,6 +238,7 @@ class Authenticator:
     def clear_cache(self) -> None:
         """Forget verified tokens (keys changed, config reloaded)."""
         self.cache.clear()
+        self._served.clear()
 
 
 def _trust_step(trust: Trust) -> Step:

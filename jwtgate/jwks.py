@@ -96,6 +96,7 @@ class KeyStore:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._inflight: dict[str, asyncio.Future[KeySetInfo]] = {}
+        self.generation = 0  # bumped whenever any source's key set is replaced (callers may memoise on it)
 
     # -- public, sync --
 
@@ -136,6 +137,7 @@ class KeyStore:
         disk = self.disk.load(source, self.warnings) if state.entry is None else None
         if disk is not None:
             state.entry, state.keys, state.origin = disk, tuple(parse_jwks(disk.jwks, disk.jwks_url)), "disk"
+            self.generation += 1
         return None if state.entry is None else self._info(source, state)
 
     def cached_sources(self) -> list[str]:
@@ -226,6 +228,7 @@ class KeyStore:
             disk = None
         if disk is not None and (state.entry is None or disk.fetched_at > state.entry.fetched_at):
             state.entry, state.keys, state.origin = disk, tuple(parse_jwks(disk.jwks, disk.jwks_url)), "disk"
+            self.generation += 1
         return state
 
     def _info(self, source: str, state: _State, origin: Origin | None = None) -> KeySetInfo:
@@ -319,6 +322,7 @@ class KeyStore:
     def _succeeded(self, source: str, result: tuple[CacheEntry, tuple[VerificationKey, ...]]) -> KeySetInfo:
         state = self._state(source)
         state.entry, state.keys = result
+        self.generation += 1
         state.origin = "file" if source_kind(source) == "file" else "network"
         state.failure = None
         state.missing = {k: t for k, t in state.missing.items() if not any(x.kid == k for x in state.keys)}

@@ -188,8 +188,29 @@ def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp
 
     async def run() -> None:
         await auth.aauthenticate(token)
+        await auth.aauthenticate(token)  # a cache hit: the key check is memoised until the set expires
         idp.set_jwks("/a", [JWK_A2])  # the IdP revokes key a1
         clock.now += 601  # past public_key_ttl: the next request refreshes the set
+        with pytest.raises(TokenError) as info:
+            await auth.aauthenticate(token)
+        assert info.value.code == "key.not_found"
+        await auth.store.aclose()
+
+    asyncio.run(run())
+
+
+def test_cached_token_is_refused_as_soon_as_a_refetch_drops_its_key(tmp_path: Path, idp: IdP) -> None:
+    idp.set_jwks("/a", [JWK_A])
+    clock = Clock()
+    auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
+    token = _token(KEY_A, "a1")
+
+    async def run() -> None:
+        await auth.aauthenticate(token)
+        assert (await auth.aauthenticate(token)).key.kid == "a1"  # a cache hit: the key check is memoised
+        idp.set_jwks("/a", [JWK_A2])  # the IdP swaps a1 for a2
+        clock.now += 31  # past the unknown-kid cooldown, well before the set expires
+        assert (await auth.aauthenticate(_token(KEY_A2, "a2"))).key.kid == "a2"  # refetch: a1 is gone
         with pytest.raises(TokenError) as info:
             await auth.aauthenticate(token)
         assert info.value.code == "key.not_found"

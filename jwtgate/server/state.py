@@ -99,22 +99,23 @@ class AccessLog:
         self.clock = clock
         self.stream = stream
         self.batch = batch
-        self._pending: list[str] = []
+        self._pending: list[tuple[str, dict[str, Any]]] = []
         self._second = -1
         self._stamp = ""
 
     def __call__(self, record: dict[str, Any]) -> None:
         if self.stream is None and not self.logger.isEnabledFor(logging.INFO):
             return
+        if self.batch and self.stream is not None:  # encoded in flush(): one tight loop per turn, not per request
+            self._pending.append((self._time(), record))
+            if len(self._pending) == 1:
+                self._schedule()
+            return
         line = _encode({"time": self._time(), **record})
         if self.stream is None:
             self.logger.info(line)
-        elif not self.batch:
-            self.stream.write(line + "\n")
         else:
-            self._pending.append(line)
-            if len(self._pending) == 1:
-                self._schedule()
+            self.stream.write(line + "\n")
 
     def _time(self) -> str:
         """ISO 8601 UTC to the second, formatted once per second."""
@@ -132,8 +133,8 @@ class AccessLog:
     def flush(self) -> None:
         """Write the pending lines in one go."""
         if self._pending and self.stream is not None:
-            lines, self._pending = self._pending, []
-            self.stream.write("\n".join(lines) + "\n")
+            pending, self._pending = self._pending, []
+            self.stream.write("".join([_encode({"time": stamp, **record}) + "\n" for stamp, record in pending]))
 
 
 @dataclass
