@@ -36,6 +36,7 @@ def serve(
     SIGHUP re-reads the config (kept when the new one has errors); SIGTERM stops gracefully.
     """
     _require_serve_extra()
+    from jwtgate.render.findings import render_text
     from jwtgate.server.runner import (
         ServeOptions,
         check_upstream,
@@ -51,12 +52,11 @@ def serve(
     try:
         policy, warnings = load_checked(opts.config, env)
     except ConfigRejected as rejected:
-        for f in rejected.findings:
-            typer.echo(f"{f.location}: {f.code} {f.severity}: {f.message}", err=True)
+        typer.echo(render_text(rejected.findings), err=True)
         raise UsageError(f"{opts.config}: {len(rejected.findings)} error(s); not starting",
                          code="config.invalid", hint="run 'jwtgate lint' on the config") from None
-    for f in warnings:
-        typer.echo(f"{f.location}: {f.code} {f.severity}: {f.message}", err=True)
+    if warnings:
+        typer.echo(render_text(warnings), err=True)
     settings = effective_settings(policy, opts)
     check_upstream(policy, settings, env)
     if settings.workers > 1:

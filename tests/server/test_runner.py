@@ -38,7 +38,7 @@ def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config)])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "JG001 error" in result.stderr
+    assert re.search(rf"^{re.escape(str(config))}:\d+:\d+: JG001 error: ", result.stderr, re.M)  # lint's format
     assert "not starting" in result.stderr
 
 
