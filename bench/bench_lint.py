@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jwtgate.config import load_policy_file
-from jwtgate.lint import lint_policy
+from jwtgate.config.loader import load_policy_file
+from jwtgate.lint.registry import lint_policy
 
 ROLES = ("proxy_admin", "team", "internal_user")
 

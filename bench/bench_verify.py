@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from jwtgate.jose import b64url_decode, parse_token
 from jwtgate.model import TokenRules, VerificationKey
-from jwtgate.tokens import VerifiedCache, verify_token
+from jwtgate.tokens.compact import b64url_decode, parse_token
+from jwtgate.tokens.verify import VerifiedCache, verify_token
 
 ISS = "https://idp.example.com/realms/acme"
 AUD = "llm-gateway"

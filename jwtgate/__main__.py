@@ -1,3 +1,3 @@
-from jwtgate.cli import main
+from jwtgate.cli.app import main
 
 main()

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from jwtgate.jwk import public_jwk
+from jwtgate.keys.jwk import public_jwk
 
 START = 1_800_000_000.0
 

@@ -11,8 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jwtgate.cli import app
-from jwtgate.lint import rules_table
+from jwtgate.cli.app import app
+from jwtgate.lint.registry import rules_table
 from jwtgate.reasons import REASONS, reasons_table
 
 README = Path("README.md").read_text(encoding="utf-8")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jwtgate.config import load_policy_file
-from jwtgate.lint import lint_policy
+from jwtgate.config.loader import load_policy_file
+from jwtgate.lint.registry import lint_policy
 
 # Policy test files (sample_configs/tests/) are exercised by tests/test_cli_test.py.
 SAMPLES = sorted(p for p in Path("sample_configs").rglob("*.yaml") if "tests" not in p.parts[1:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jwtgate.diff import AccessChange, PolicyDiff
+from jwtgate.policy.diff import AccessChange, PolicyDiff
 
 
 def _subject(a: AccessChange) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jwtgate.access import MatrixRow, ModelAccess, Path, RoleAccess
 from jwtgate.model import Decision, Location, Reason, Request, Step
+from jwtgate.policy.reports import MatrixRow, ModelAccess, Path, RoleAccess
 
 _MARK = {"ok": "ok", "fail": "FAIL", "skip": "skip", "info": "info", "warn": "WARN"}
 

@@ -22,7 +22,7 @@ GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 class RuleInfo(Protocol):
-    """What the renderers need of a rule (jwtgate.lint_rules.base.Rule fits)."""
+    """What the renderers need of a rule (jwtgate.lint.base.Rule fits)."""
 
     @property
     def code(self) -> str: ...

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jwtgate.errors import KeySourceError
-from jwtgate.keysource import KeySetInfo
+from jwtgate.keys.sources import KeySetInfo
 from jwtgate.model import VerificationKey
 
 Result = tuple[str, KeySetInfo | KeySourceError]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jwtgate.coverage import Coverage
-from jwtgate.policytest import CaseResult
+from jwtgate.policy.cases import CaseResult
+from jwtgate.policy.coverage import Coverage
 from jwtgate.render.explain import decision_json, line_of, loc_json, render_steps
 
 

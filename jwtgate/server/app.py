@@ -15,7 +15,7 @@ from typing import Any
 
 from jwtgate.errors import JwtgateError
 from jwtgate.model import Decision, Request, VerifiedToken
-from jwtgate.policy import allowed_models, decide
+from jwtgate.policy.decision import allowed_models, decide
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import (

@@ -29,7 +29,7 @@ from jwtgate.server.upstream import UpstreamClient, build_targets
 if TYPE_CHECKING:
     import httpx
 
-    from jwtgate.auth import Authenticator
+    from jwtgate.tokens.authenticator import Authenticator
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,8 @@ def check_url(url: str, what: str) -> None:
 
 def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
     """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings)."""
-    from jwtgate.config import load_policy_file
-    from jwtgate.lint import lint_policy
+    from jwtgate.config.loader import load_policy_file
+    from jwtgate.lint.registry import lint_policy
 
     policy = load_policy_file(path, env)
     findings = lint_policy(policy, env)
@@ -113,10 +113,10 @@ class GateBuilder:
         return self.build(policy)
 
     def build(self, policy: Policy) -> Gate:
-        from jwtgate.auth import Authenticator
-        from jwtgate.jwks import KeyStore
-        from jwtgate.jwks_cache import default_cache_dir
-        from jwtgate.keysource import KeyStoreOptions
+        from jwtgate.keys.disk_cache import default_cache_dir
+        from jwtgate.keys.sources import KeyStoreOptions
+        from jwtgate.keys.store import KeyStore
+        from jwtgate.tokens.authenticator import Authenticator
 
         store = KeyStore(clock=self.clock, cache_dir=default_cache_dir(self.env, Path.home()),
                          options=KeyStoreOptions.from_policy(policy), async_client=self._http_client(policy))

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from jwtgate.jwk import public_jwk
+from jwtgate.keys.jwk import public_jwk
 
 ISS = "https://idp.example.test/realms/acme"
 AUD = "llm-gateway"

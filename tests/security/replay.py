@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jwtgate.auth import Authenticator
-from jwtgate.config import load_policy_file
+from jwtgate.config.loader import load_policy_file
 from jwtgate.errors import JwtgateError
-from jwtgate.jwks import KeyStore, KeyStoreOptions
+from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.model import Request
-from jwtgate.policy import decide
+from jwtgate.policy.decision import decide
+from jwtgate.tokens.authenticator import Authenticator
 from tests.keyhelpers import FakeClock
 
 NOW = 1_800_000_000.0

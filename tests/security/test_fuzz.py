@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jwtgate.auth import Authenticator
-from jwtgate.claims import lookup, split_path
-from jwtgate.config import load_policy
+from jwtgate.config.loader import load_policy
 from jwtgate.errors import JwtgateError
-from jwtgate.jwks import KeyStore
+from jwtgate.keys.store import KeyStore
 from jwtgate.model import Request
-from jwtgate.policy import decide
+from jwtgate.policy.claims import lookup, split_path
+from jwtgate.policy.decision import decide
+from jwtgate.tokens.authenticator import Authenticator
 from tests.security.kit import ROLES_PATH, Kit, b64, policy_yaml, write_world
 from tests.security.replay import NOW, Gateway
 
@@ -152,7 +152,7 @@ def load_checked(text: str) -> None:
     except JwtgateError as err:
         assert err.code and err.message
         return
-    from jwtgate.lint import lint_policy
+    from jwtgate.lint.registry import lint_policy
 
     for finding in lint_policy(policy, {"JWT_AUDIENCE": "x"}):
         assert FINDING.match(finding.code) and finding.message and finding.location.line >= 1, finding

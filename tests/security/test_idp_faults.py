@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from jwtgate.auth import Authenticator
-from jwtgate.config import load_policy
+from jwtgate.config.loader import load_policy
 from jwtgate.errors import KeySourceError, TokenError
-from jwtgate.jwks import KeyStore, KeyStoreOptions
+from jwtgate.keys.store import KeyStore, KeyStoreOptions
+from jwtgate.tokens.authenticator import Authenticator
 from tests.keyhelpers import FakeClock
 from tests.security.faultidp import MODES, FaultIdP
 from tests.security.kit import Kit, b64, dumps, policy_yaml, private_key, public_jwk

@@ -103,7 +103,7 @@ def test_check_token_refuses_attack(attack: Attack, gateway: Gateway, kit: Kit, 
                                     tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from jwtgate.cli import app
+    from jwtgate.cli.app import app
 
     config = gateway.directory / f"gateway-{attack.config}.yaml"
     argv = ["check-token", "--config", str(config), "--now", str(int(NOW)), "--offline", "--cache-dir",

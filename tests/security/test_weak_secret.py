@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jwtgate.cli import app
-from jwtgate.config import load_policy
-from jwtgate.lint import lint_policy
+from jwtgate.cli.app import app
+from jwtgate.config.loader import load_policy
+from jwtgate.lint.registry import lint_policy
 from tests.security.kit import STRONG_SECRET, WEAK_SECRET, Kit, policy_yaml
 from tests.security.replay import NOW, Gateway, run_sync
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from jwtgate.model import Request
-from jwtgate.policy import decide
+from jwtgate.policy.decision import decide
 from jwtgate.server.app import JwtgateApp, create_app
 from jwtgate.server.state import AppState
 from tests.server.conftest import FakeUpstream, Keys, StateFactory

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from jwtgate.cli import app
-from jwtgate.config import load_policy
+from jwtgate.cli.app import app
+from jwtgate.config.loader import load_policy
 from jwtgate.server.runner import ServeOptions, effective_settings
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from jwtgate.cli import app
+from jwtgate.cli.app import app
 
 BASE = ["serve", "--config", "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json"]
 

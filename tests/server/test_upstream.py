@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jwtgate.config import load_policy
+from jwtgate.config.loader import load_policy
 from jwtgate.server.upstream import (
     Target,
     blocked_headers,

@@ -1,0 +1,60 @@
+"""Small helpers shared by the explain / test / diff commands (option checks, config loading)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from jwtgate.errors import UsageError
+
+if TYPE_CHECKING:
+    from jwtgate.model import Policy
+
+
+def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    """Refuse an unknown ``--format`` value (exit 2)."""
+    if fmt not in allowed:
+        raise UsageError(f"--format must be one of {', '.join(allowed)}, not '{fmt}'")
+    return fmt
+
+
+def load_config(path: str) -> Policy:
+    """Load a config for a command; unparseable configs are refused, schema errors go to stderr."""
+    from jwtgate.config.loader import load_policy_file, require_loadable
+
+    policy = require_loadable(load_policy_file(path, os.environ))
+    errors = [f for f in policy.findings if f.severity == "error"]
+    if errors:
+        typer.echo(f"warning: {path} has {len(errors)} config error(s), first: {errors[0].location}: "
+                   f"{errors[0].code} {errors[0].message} (run 'jwtgate lint')", err=True)
+    return policy
+
+
+def read_claims(value: str) -> dict[str, Any]:
+    """``--claims``: a JSON object, or ``@file.json``."""
+    where = "--claims"
+    text = value
+    if value.startswith("@"):
+        where = value[1:]
+        try:
+            text = Path(where).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{where}: cannot read claims file ({exc.strerror or exc})") from None
+    try:
+        claims = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                         hint="pass a JSON object, e.g. --claims '{\"sub\": \"alice\"}' or --claims @claims.json") \
+            from None
+    if not isinstance(claims, dict):
+        raise UsageError(f"{where}: claims must be a JSON object, not {type(claims).__name__}")
+    return claims
+
+
+def dump_json(data: Any) -> None:
+    """JSON on stdout, never wrapped by rich."""
+    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))

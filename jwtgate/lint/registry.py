@@ -1,0 +1,62 @@
+"""``lint_policy``: the loader's findings plus every semantic rule, and the rule registry (``RULES``).
+
+Codes: JG0xx the file itself, JG1xx schema and references, JG2xx traps (accepted by LiteLLM but not
+doing what they seem to), JG3xx security. Loader rules are reported by config.py while loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from jwtgate.config.loader import UNLOADABLE
+from jwtgate.lint import references, security, traps
+from jwtgate.lint.base import LintContext, Rule
+from jwtgate.model import Finding, Policy
+
+LOADER_RULES = (
+    Rule("JG001", "error", "YAML syntax error"),
+    Rule("JG002", "error", "the top level is not a mapping"),
+    Rule("JG003", "error", "the config is empty"),
+    Rule("JG004", "error", "a duplicate key in a mapping (the later value would silently win)"),
+    Rule("JG005", "error", "a jwtgate policy test file given as a config (run 'jwtgate test' on it)"),
+    Rule("JG101", "error", "an unknown key (did-you-mean), e.g. 'model' for 'model_name' in model_list"),
+    Rule("JG102", "error", "a value of the wrong type"),
+    Rule("JG103", "error", "a value not allowed, e.g. a role outside proxy_admin, team, internal_user"),
+    Rule("JG106", "error", "a required key is missing"),
+    Rule("JG111", "warning", "a quoted boolean or number that LiteLLM (pydantic) converts; loaded converted"),
+    Rule("JG112", "warning", "a key in general_settings or at the top level that looks like a typo"),
+    Rule("JG301", "warning", "an os.environ/NAME value whose variable is not set"),
+)
+
+SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *traps.RULES, *security.RULES)
+
+RULES: tuple[Rule, ...] = tuple(sorted((*LOADER_RULES, *SEMANTIC_RULES), key=lambda r: r.code))
+
+RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+def lint_policy(policy: Policy, env: Mapping[str, str]) -> list[Finding]:
+    """Every finding for a loaded policy, sorted by place then code."""
+    ctx = LintContext(policy, env)
+    findings = list(policy.findings)
+    if not _unparsed(policy):
+        for r in SEMANTIC_RULES:
+            if r.check is not None:
+                findings.extend(r.check(ctx))
+    return sorted(set(findings), key=lambda f: (*f.sort_key(), f.message))
+
+
+def _unparsed(policy: Policy) -> bool:
+    """True when the file could not be parsed at all (the semantic rules would only add noise)."""
+    return any(f.code in UNLOADABLE for f in policy.findings)
+
+
+def rules_table() -> str:
+    """The README's Markdown table of every rule."""
+    lines = ["| Code | Severity | What it finds |", "|---|---|---|"]
+    lines += [f"| {r.code} | {r.severity} | {_cell(r.summary)} |" for r in RULES]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,1 +1,0 @@
-"""Lint rules, one small function each, grouped by family (references, traps, security)."""

@@ -1,0 +1,136 @@
+"""Security-relevant setting changes between two policies (audience, issuer, RBAC switches, leeway, keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jwtgate.model import IssuerConfig, Policy
+from jwtgate.policy.diff import SettingChange
+
+# Switching these OFF weakens security.
+_SWITCHES: tuple[tuple[str, str], ...] = (
+    ("general_settings.enable_jwt_auth", "enable_jwt_auth"),
+    ("general_settings.litellm_jwtauth.enforce_rbac", "jwt.enforce_rbac"),
+    ("general_settings.enforce_rbac", "general_enforce_rbac"),
+    ("general_settings.litellm_jwtauth.enforce_scope_based_access", "jwt.enforce_scope_based_access"),
+    ("general_settings.litellm_jwtauth.enforce_team_based_model_access", "jwt.enforce_team_based_model_access"),
+)
+# Switching these ON weakens security.
+_RISKS: tuple[tuple[str, str], ...] = (
+    ("jwtgate.insecure_skip_audience", "settings.insecure_skip_audience"),
+    ("jwtgate.allow_kidless_single_key", "settings.allow_kidless_single_key"),
+)
+# Claim paths and names: a change is worth a look but says nothing by itself.
+_INFO: tuple[str, ...] = (
+    "admin_jwt_scope", "roles_jwt_field", "user_roles_jwt_field", "team_id_jwt_field", "team_ids_jwt_field",
+    "user_id_jwt_field", "user_email_jwt_field", "object_id_jwt_field", "team_id_default",
+)
+
+
+def _get(policy: Policy, dotted: str) -> Any:
+    value: Any = policy
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def _switches(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    for setting, attr in _SWITCHES:
+        a, b = _get(old, attr), _get(new, attr)
+        if a != b:
+            yield SettingChange(setting, _show(a), _show(b), bool(a) and not b,
+                                f"{setting.rsplit('.', 1)[-1]} switched {'off' if a else 'on'}")
+    for setting, attr in _RISKS:
+        a, b = _get(old, attr), _get(new, attr)
+        if a != b:
+            yield SettingChange(setting, _show(a), _show(b), bool(b) and not a,
+                                f"{setting.rsplit('.', 1)[-1]} switched {'on' if b else 'off'}")
+    for name in _INFO:
+        a, b = getattr(old.jwt, name), getattr(new.jwt, name)
+        if a != b:
+            yield SettingChange(f"general_settings.litellm_jwtauth.{name}", _show(a), _show(b), False,
+                                f"{name} changed")
+
+
+def _token_rules(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    a, b = old.settings, new.settings
+    if b.leeway > a.leeway:
+        yield SettingChange("jwtgate.leeway", _show(a.leeway), _show(b.leeway), True, "clock leeway raised")
+    elif b.leeway < a.leeway:
+        yield SettingChange("jwtgate.leeway", _show(a.leeway), _show(b.leeway), False, "clock leeway lowered")
+    dropped = [c for c in a.require if c not in b.require]
+    if dropped or set(b.require) - set(a.require):
+        yield SettingChange("jwtgate.require", _show(a.require), _show(b.require), bool(dropped),
+                            f"required claims no longer include {dropped}" if dropped else "more claims required")
+    if a.algorithms != b.algorithms:
+        wider = b.algorithms is None or not set(b.algorithms) <= set(a.algorithms or ())
+        yield SettingChange("jwtgate.algorithms", _show(a.algorithms), _show(b.algorithms),
+                            wider and a.algorithms is not None, "accepted algorithms changed")
+    if (a.hmac_secret is None) != (b.hmac_secret is None):
+        yield SettingChange("jwtgate.hmac_secret", "set" if a.hmac_secret else "(unset)",
+                            "set" if b.hmac_secret else "(unset)", b.hmac_secret is not None,
+                            "an HMAC secret now verifies tokens" if b.hmac_secret else "HMAC secret removed")
+    domain_a, domain_b = old.jwt.user_allowed_email_domain, new.jwt.user_allowed_email_domain
+    if domain_a != domain_b:
+        yield SettingChange("general_settings.litellm_jwtauth.user_allowed_email_domain", _show(domain_a),
+                            _show(domain_b), domain_a is not None, "allowed email domain changed")
+
+
+def _plain_http(url: str | None) -> bool:
+    return url is not None and url.lower().startswith("http://")
+
+
+def _key_sources(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    for url in new.settings.jwks:
+        if url not in old.settings.jwks:
+            yield SettingChange("jwtgate.jwks", "", url, _plain_http(url),
+                                "key source over plain http" if _plain_http(url) else "key source added")
+
+
+def _issuer(old: IssuerConfig, new: IssuerConfig) -> Iterator[SettingChange]:
+    where = f"issuers[{new.issuer}]"
+    if old.audience != new.audience:
+        removed = old.audience is not None and new.audience is None
+        wider = new.audience is not None and not set(new.audience) <= set(old.audience or ())
+        yield SettingChange(f"{where}.audience", _show(old.audience), _show(new.audience), removed or wider,
+                            "audience removed: tokens for any app of this issuer are accepted" if removed
+                            else "audience changed")
+    if old.disable_audience_validation != new.disable_audience_validation:
+        yield SettingChange(f"{where}.disable_audience_validation", _show(old.disable_audience_validation),
+                            _show(new.disable_audience_validation), new.disable_audience_validation,
+                            "audience validation switched " + ("off" if new.disable_audience_validation else "on"))
+    if old.jwks_url != new.jwks_url:
+        yield SettingChange(f"{where}.jwks_url", _show(old.jwks_url), _show(new.jwks_url),
+                            _plain_http(new.jwks_url) and not _plain_http(old.jwks_url),
+                            "key source changed to plain http" if _plain_http(new.jwks_url) else "key source changed")
+
+
+def _issuers(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    before = {c.issuer: c for c in old.jwt.issuers}
+    after = {c.issuer: c for c in new.jwt.issuers}
+    if before and not after:
+        yield SettingChange("general_settings.litellm_jwtauth.issuers", _show(tuple(before)), "(unset)", True,
+                            "issuer binding removed: 'iss' is no longer checked against a trusted issuer")
+        return
+    for name in after.keys() - before.keys():
+        yield SettingChange(f"issuers[{name}]", "(absent)", "trusted", True, f"new trusted issuer {name}")
+    for name in before.keys() - after.keys():
+        yield SettingChange(f"issuers[{name}]", "trusted", "(absent)", False, f"issuer {name} no longer trusted")
+    for name in sorted(before.keys() & after.keys()):
+        yield from _issuer(before[name], after[name])
+
+
+def setting_changes(old: Policy, new: Policy) -> tuple[SettingChange, ...]:
+    """Every security-relevant setting that differs, weakening ones flagged."""
+    return (*_switches(old, new), *_token_rules(old, new), *_key_sources(old, new), *_issuers(old, new))

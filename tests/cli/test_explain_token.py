@@ -1,0 +1,124 @@
+"""``explain --token`` and token cases in ``jwtgate test``: verification (jwtgate.auth) then decide()."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from jwtgate.cli.app import app
+
+pytest.importorskip("jwtgate.tokens.authenticator")
+pytest.importorskip("jwtgate.tokens.verify")
+
+jwt = pytest.importorskip("jwt")
+runner = CliRunner(env={"COLUMNS": "200"})
+ISS = "https://idp.test/realms/acme"
+
+CONFIG = f"""\
+model_list:
+  - {{model_name: small, litellm_params: {{model: openai/small}}}}
+  - {{model_name: big, litellm_params: {{model: openai/big}}}}
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    enforce_rbac: true
+    roles_jwt_field: roles
+    role_mappings:
+      - {{role: user, internal_role: internal_user}}
+    issuers:
+      - {{issuer: "{ISS}", audience: gateway}}
+  role_permissions:
+    - {{role: internal_user, models: [small]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    tmp = tmp_path_factory.mktemp("tok")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwks = tmp / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}), encoding="utf-8")
+    config = tmp / "c.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+
+    def mint(**claims: Any) -> str:
+        base = {"iss": ISS, "aud": "gateway", "sub": "bob", "roles": ["user"], "exp": int(time.time()) + 600}
+        base.update(claims)
+        return str(jwt.encode({k: v for k, v in base.items() if v is not None}, key, "RS256",
+                              headers={"kid": "k1"}))
+
+    return {"dir": tmp, "jwks": str(jwks), "config": str(config), "mint": mint}
+
+
+def explain(setup: dict[str, Any], token: str, *args: str) -> Any:
+    return runner.invoke(app, ["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
+                               *args])
+
+
+def test_verified_token_trace(setup: dict[str, Any]) -> None:
+    result = explain(setup, setup["mint"](), "--model", "small")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("VERIFIED token")
+    assert "decision: ALLOW as internal_user" in out
+    assert "ok   signature" in out
+    data = json.loads(explain(setup, setup["mint"](), "--model", "big", "--format", "json").stdout)
+    assert data["verified"] is True
+    assert data["reason"]["code"] == "policy.model_not_allowed"
+
+
+@pytest.mark.parametrize(("claims", "code"), [
+    ({"exp": 1000}, "token.expired"),
+    ({"aud": "other"}, "token.audience_mismatch"),
+    ({"exp": None}, "token.claim_missing"),
+], ids=["expired", "wrong-audience", "no-exp"])
+def test_refused_token_is_a_denial_with_the_token_code(setup: dict[str, Any], claims: dict[str, Any],
+                                                       code: str) -> None:
+    result = explain(setup, setup["mint"](**claims), "--model", "small", "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["verified"] is False
+    assert data["reason"]["code"] == code
+    assert setup["mint"]() not in result.stdout
+
+
+def test_token_cases_in_a_test_file(setup: dict[str, Any]) -> None:
+    tmp: Path = setup["dir"]
+    (tmp / "good.jwt").write_text(setup["mint"](exp=2_000_000_000), encoding="utf-8")
+    (tmp / "old.jwt").write_text(setup["mint"](exp=1_000_000_000), encoding="utf-8")
+    tests = tmp / "t.yaml"
+    tests.write_text(f"config: c.yaml\njwks: {setup['jwks']}\ncases:\n"
+                     "  - {name: good token, token: good.jwt, model: small, expect: allow, role: internal_user}\n"
+                     "  - {name: expired, token: old.jwt, model: small, expect: deny, reason: token.expired}\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["test", str(tests)])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
+
+
+def test_missing_jwks_file_exits_2(setup: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["explain", "--config", setup["config"], "--token", setup["mint"](),
+                                 "--jwks", str(setup["dir"] / "missing.json")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "missing.json: no such key file [jwks.file_unreadable]" in result.stderr
+
+
+def test_missing_jwks_file_in_a_test_file_names_the_case(setup: dict[str, Any]) -> None:
+    tmp: Path = setup["dir"]
+    (tmp / "good.jwt").write_text(setup["mint"](exp=2_000_000_000), encoding="utf-8")
+    tests = tmp / "t-missing.yaml"
+    tests.write_text("config: c.yaml\njwks: missing.json\ncases:\n"
+                     "  - {name: good token, token: good.jwt, model: small, expect: allow}\n", encoding="utf-8")
+    result = runner.invoke(app, ["test", str(tests)])
+    assert result.exit_code == 2
+    assert f"error: {tests}:4:5: case 'good token': " in result.stderr
+    assert "no such key file [jwks.file_unreadable]" in result.stderr

@@ -1,0 +1,220 @@
+"""Every lint rule: its code, line and column on a small config, and the registry itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from jwtgate.config.loader import load_policy, load_policy_file
+from jwtgate.lint.registry import RULES, RULES_BY_CODE, SEMANTIC_RULES, lint_policy, rules_table
+from jwtgate.model import Finding
+
+BASE = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+  - model_name: gpt-4o-mini
+    litellm_params: {model: openai/gpt-4o-mini}
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+"""  # the lines each case adds start at line 10
+
+
+def lint(text: str, env: dict[str, str] | None = None) -> list[Finding]:
+    env = env or {}
+    return lint_policy(load_policy(text, "c.yaml", env), env)
+
+
+def places(text: str, env: dict[str, str] | None = None) -> list[tuple[str, int, int]]:
+    return [(f.code, f.location.line, f.location.column) for f in lint(text, env)]
+
+
+# (id, text added after BASE, expected (code, line, column) of every finding)
+CASES = [
+    ("clean", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
+     "    - role: internal_user\n      models: [gpt-4o]\n", []),
+    ("JG104-typo", "    enforce_rbac: true\n  role_permissions:\n    - role: internal_user\n"
+     "      models: [gpt-4o, \"gpt4o\"]\n", [("JG104", 13, 24)]),
+    ("JG104-scope", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
+     "        models: [gpt-5]\n", [("JG104", 13, 18)]),
+    ("JG105", "    enforce_rbac: true\n  role_permissions:\n    - role: team\n      models: [gpt-4o]\n"
+     "    - role: team\n      models: [gpt-4o-mini]\n", [("JG105", 14, 7)]),
+    ("JG107-field-only", "    user_roles_jwt_field: roles\n", [("JG107", 10, 5)]),
+    ("JG107-roles-only", "    user_allowed_roles: [llm]\n", [("JG107", 10, 5)]),
+    ("JG108", "    object_id_jwt_field: oid\n", [("JG108", 10, 5)]),
+    ("JG109-mappings-only", "    scope_mappings:\n      - scope: chat\n        models: [gpt-4o]\n",
+     [("JG109", 10, 5)]),
+    ("JG109-flag-only", "    enforce_scope_based_access: true\n", [("JG109", 10, 5)]),
+    ("JG113", "    role_mappings:\n      - {role: admin, internal_role: proxy_admin}\n", [("JG113", 10, 5)]),
+    ("JG201", "  role_permissions:\n    - role: team\n      models: [gpt-4o]\n", [("JG201", 10, 3)]),
+    ("JG202", "  enforce_rbac: true\n", [("JG202", 10, 3)]),
+    ("JG203", "    enforce_rbac: true\n  role_permissions:\n    - role: team\n      models: [\"gpt-*\"]\n",
+     [("JG203", 13, 16)]),
+    ("JG204-dot-index", "    team_id_jwt_field: groups.0\n", [("JG204", 10, 5)]),
+    ("JG204-bracket", "    team_id_jwt_field: groups[0]\n", [("JG204", 10, 5)]),
+    ("JG205", "    user_email_jwt_field: metadata.email\n", [("JG205", 10, 5)]),
+    ("JG206-kubernetes", "    team_alias_jwt_field: kubernetes.io.namespace\n", [("JG206", 10, 5)]),
+    ("JG206-url-claim", "    user_email_jwt_field: https://acme.example/email\n", [("JG206", 10, 5)]),
+    ("JG206-escaped-ok", "    team_alias_jwt_field: 'kubernetes\\.io.namespace'\n", []),
+    ("JG207", "    enforce_rbac: true\n    team_id_jwt_field: team\n  role_permissions:\n"
+     "    - role: team\n      models: []\n", [("JG207", 14, 7)]),
+    ("JG207-unreachable-ok", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
+     "    - role: internal_user\n      models: [gpt-4o]\n    - role: team\n      models: []\n", []),
+    ("JG208", "    enforce_rbac: true\n    team_id_jwt_field: team\n", [("JG208", 11, 5)]),
+    ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
+    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n", []),
+    ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
+     "      models: [gpt-4o]\n", [("JG210", 11, 3)]),
+    ("JG210-set-routes", "    enforce_rbac: true\n    admin_allowed_routes: [management_routes]\n"
+     "  role_permissions:\n    - role: proxy_admin\n      models: [gpt-4o]\n", [("JG210", 11, 5)]),
+    ("JG211", "    user_id_jwt_field: sub\n    roles_jwt_field: roles\n    role_mappings:\n"
+     "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
+    ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
+     "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
+    ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
+    ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",
+     [("JG302", 7, 3), ("JG304", 11, 10)]),
+]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_code_line_column(extra: str, expected: list[tuple[str, int, int]]) -> None:
+    assert places(BASE + extra) == expected
+
+
+NO_ISSUERS = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    user_id_jwt_field: sub
+"""
+
+ENV_CASES = [
+    ("no-env", {}, [("JG302", 5, 3), ("JG305", 5, 3)]),
+    ("audience-set", {"JWT_AUDIENCE": "litellm", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
+    ("issuer-only", {"JWT_ISSUER": "https://idp", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
+    ("http-key-url", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "https://ok/jwks, http://idp.corp/jwks"},
+     [("JG304", 5, 3)]),
+    ("loopback-ok", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "http://localhost:8080/jwks,http://[::1]/k"},
+     []),
+]
+
+
+@pytest.mark.parametrize(("env", "expected"), [(c[1], c[2]) for c in ENV_CASES],
+                         ids=[c[0] for c in ENV_CASES])
+def test_environment_rules(env: dict[str, str], expected: list[tuple[str, int, int]]) -> None:
+    assert places(NO_ISSUERS, env) == expected
+
+
+ISSUERS = """\
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    issuers:
+      - issuer: https://a.example.com
+      - issuer: https://b.example.com
+        audience: x
+        disable_audience_validation: true
+      - issuer: http://c.example.com
+        disable_audience_validation: true
+      - issuer: https://d.example.com
+        audience: x
+        jwks_url: http://d.example.com/keys
+"""
+
+
+def test_issuer_rules() -> None:
+    assert places(ISSUERS) == [
+        ("JG110", 5, 9), ("JG110", 6, 9), ("JG303", 8, 9), ("JG304", 9, 9), ("JG303", 10, 9),
+        ("JG304", 13, 9),
+    ]
+
+
+def test_jwt_settings_while_jwt_auth_is_off() -> None:
+    assert places(BASE.replace("  enable_jwt_auth: true\n", "")) == [("JG213", 7, 3)]
+    assert places(BASE.replace("enable_jwt_auth: true", "enable_jwt_auth: false")) == [("JG213", 8, 3)]
+
+
+def test_issuers_with_global_key_url_fall_back_unscoped() -> None:
+    findings = lint(BASE, {"JWT_PUBLIC_KEY_URL": "https://idp.example.com/jwks"})
+    assert [(f.code, f.location.line) for f in findings] == [("JG302", 7)]
+    assert "fall back to JWT_PUBLIC_KEY_URL" in findings[0].message
+
+
+def test_messages_and_hints_people_read() -> None:
+    perms = "    enforce_rbac: true\n  role_permissions:\n    - role: team\n"
+    typo = lint(BASE + perms + "      models: [gpt4o]\n")
+    assert typo[0].message == "model 'gpt4o' in role_permissions is not in model_list"
+    assert typo[0].hint == "did you mean 'gpt-4o'?"
+    k8s = lint(BASE + "    team_alias_jwt_field: kubernetes.io.namespace\n")
+    assert k8s[0].hint == "in single quotes, write 'kubernetes\\.io.namespace'"
+    index = lint(BASE + "    user_roles_jwt_field: realm_access.roles[0]\n    user_allowed_roles: [a]\n")
+    assert index[0].hint is not None and index[0].hint.startswith("write 'realm_access.roles'")
+
+
+def test_access_group_reference_explains_itself() -> None:
+    entry = "litellm_params: {model: openai/gpt-4o}\n"
+    text = BASE.replace(entry, entry + "    model_info: {access_groups: [beta]}\n", 1)
+    perms = "    enforce_rbac: true\n  role_permissions:\n    - role: team\n"
+    findings = lint(text + perms + "      models: [beta]\n")
+    assert [f.code for f in findings] == ["JG104"]
+    assert findings[0].hint is not None and "access group" in findings[0].hint
+
+
+def test_wildcard_model_list_entry_covers_references() -> None:
+    text = BASE.replace("model_name: gpt-4o-mini", "model_name: \"openai/*\"")
+    extra = "    enforce_rbac: true\n  role_permissions:\n    - role: team\n      models: [openai/o3]\n"
+    assert places(text + extra) == []
+
+
+def test_unparseable_file_reports_only_the_syntax_error() -> None:
+    assert [f.code for f in lint("general_settings: [\n")] == ["JG001"]
+
+
+def test_findings_are_sorted_and_unique() -> None:
+    extra = "    team_id_jwt_field: groups.0\n    user_id_jwt_field: roles[0]\n  enforce_rbac: true\n"
+    findings = lint(BASE + extra)
+    keys = [f.sort_key() for f in findings]
+    assert keys == sorted(keys) and len(set(findings)) == len(findings)
+
+
+def test_every_finding_matches_its_rule_severity() -> None:
+    samples = sorted(Path("sample_configs").rglob("*.yaml"))
+    for path in samples:
+        for f in lint(path.read_text(encoding="utf-8")):
+            assert f.severity == RULES_BY_CODE[f.code].severity, (path, f)
+
+
+def test_registry_is_complete_and_well_formed() -> None:
+    codes = [r.code for r in RULES]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)
+    assert all(re.fullmatch(r"JG[0-3]\d\d", c) for c in codes)
+    assert all(r.check is not None for r in SEMANTIC_RULES)
+    assert all(r.summary and "\n" not in r.summary for r in RULES)
+    assert {"JG104", "JG105"} <= set(codes)
+
+
+def test_every_semantic_rule_is_exercised_here() -> None:
+    covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
+                                                    "JG306"}  # JG306: tests/security/test_weak_secret.py
+    assert {r.code for r in SEMANTIC_RULES} <= covered
+
+
+def test_rules_table_lists_every_rule() -> None:
+    table = rules_table().splitlines()
+    assert table[0] == "| Code | Severity | What it finds |"
+    assert len(table) == len(RULES) + 2
+
+
+def test_a_policy_test_file_is_not_linted_as_a_config() -> None:
+    findings = lint_policy(load_policy_file("sample_configs/tests/keycloak.yaml", {}), {})
+    assert [(f.code, f.hint) for f in findings] == [
+        ("JG005", "run 'jwtgate test sample_configs/tests/keycloak.yaml'")]
+    assert "looks like a policy test file" in findings[0].message
