@@ -51,12 +51,13 @@ def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, no
 
     ``header`` and ``fingerprint`` are filled whenever the token parsed, even if it was then refused.
     """
+    from jwtgate.policy.litellm_differences import LITELLM_VERSION
     from jwtgate.render.decision import decision_to_json
 
     verified = trace.verified
     steps = (*trace.steps, *(decision.steps if decision else ()))
     header, fingerprint = _parsed(trace, token)
-    extra = {"header": header, "fingerprint": fingerprint, "now": now}
+    extra = {"header": header, "fingerprint": fingerprint, "now": now, "litellm_version": LITELLM_VERSION}
     return decision_to_json(decision, steps=steps, verified=verified is not None,
                             claims=verified.claims if verified else None, error=trace.error, request=request,
                             extra=extra)

@@ -34,7 +34,7 @@ def step_text(step: Step, width: int = 0) -> list[Part]:
 
 
 def render_trace_text(steps: Sequence[Step], notes: Sequence[str], console: Styled) -> None:
-    """Print every step with its mark, then the notes (where LiteLLM would differ)."""
+    """Print every step with its mark, then the notes (how LiteLLM reads the token; intended differences)."""
     width = max((len(s.name) for s in steps), default=0)
     for step in steps:
         console.print(*step_text(step, width))

@@ -73,7 +73,7 @@ def trace_text(d: Decision, request: Request, label: str) -> str:
 def _notes(notes: Sequence[str]) -> list[str]:
     if not notes:
         return []
-    return ["LiteLLM would differ:", *(f"  - {n}" for n in notes)]
+    return ["notes (how LiteLLM reads this; [LDnnn] = an intended difference):", *(f"  - {n}" for n in notes)]
 
 
 def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:

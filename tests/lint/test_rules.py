@@ -75,6 +75,11 @@ CASES = [
      "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
     ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
      "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
+    ("JG214-team-from-object-id", "    roles_jwt_field: groups\n    object_id_jwt_field: oid\n"
+     "    role_mappings: [{role: t, internal_role: team}]\n", [("JG214", 8, 3)]),
+    ("JG214-serve-model-call", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
+     "    - role: internal_user\n      models: [gpt-4o]\njwtgate:\n  serve: {upstream: \"http://127.0.0.1:4001\"}\n",
+     [("JG214", 8, 3)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
     ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",
      [("JG302", 7, 3), ("JG304", 11, 10)]),
