@@ -9,6 +9,7 @@ from jwtgate.config import schema as S
 from jwtgate.lint.base import JWT, RP, LintContext, reachable_roles, rule
 from jwtgate.lint.references import is_wildcard, model_refs
 from jwtgate.model import Finding
+from jwtgate.policy import routes as route_groups
 from jwtgate.policy.claims import split_path
 
 INFERENCE_ROUTE_GROUPS = frozenset({"openai_routes", "llm_api_routes"})
@@ -121,8 +122,9 @@ def role_without_permissions(ctx: LintContext) -> Iterator[Finding]:
                 f"add '- role: {role}' with its models to role_permissions (models: [] to deny all)")
 
 
-def _covers(routes: tuple[str, ...], group: str) -> bool:
-    return group in routes or (group in ("openai_routes", "mcp_routes") and "llm_api_routes" in routes)
+def _covers(entries: tuple[str, ...], group: str) -> bool:
+    """Every route of ``group`` (a group name or one path) is allowed by ``entries``."""
+    return group in entries or all(route_groups.allowed(entries, t) for t in route_groups.GROUPS.get(group, (group,)))
 
 
 @rule("JG209", "warning", "team_allowed_routes replaces LiteLLM's defaults and drops some of them")

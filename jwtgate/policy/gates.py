@@ -21,8 +21,6 @@ from jwtgate.policy.litellm_differences import note as difference_note
 from jwtgate.policy.trace import INTERNAL_USER, TEAM, Role, Trace
 
 JWT = "general_settings.litellm_jwtauth"
-# Routes a caller that is not a proxy admin reaches (common_checks' non-admin route gate, no user row).
-NON_ADMIN_ROUTES = ("llm_api_routes", "info_routes")
 
 
 def check_request(policy: Policy, claims: Mapping[str, Any], request: Request, role: Role,
@@ -236,7 +234,9 @@ def _non_admin_routes(policy: Policy, claims: Mapping[str, Any], request: Reques
                 trace.notes.append(difference_note("LD002"))
             return Reason("policy.route_not_allowed", f"route {path} is not in team_allowed_routes {list(entries)} "
                           "for team", where)
-    if not routes.allowed(NON_ADMIN_ROUTES, path):
+    if not routes.non_admin_allowed(path):
+        if routes.passed_to_endpoint(path):
+            trace.notes.append(difference_note("LD003", path))
         return Reason("policy.route_not_allowed", f"route {path} is for proxy admins only: a {role.role or 'caller'} "
                       "without the admin scope reaches LLM and info routes", None)
     trace.add("route", "ok", f"{path} is allowed by non-admin defaults (LLM and info routes)")

@@ -45,6 +45,17 @@ def _object_id_teams(policy: Policy) -> bool:
     return bool(jwt.object_id_jwt_field) and any(m.internal_role == "team" for m in jwt.role_mappings)
 
 
+def _grants_endpoint_routes(policy: Policy) -> bool:
+    """Reported where the file grants such a route to a non-admin (role_permissions or team_allowed_routes)."""
+    from jwtgate.policy import routes
+
+    entries = [e for p in policy.role_permissions if p.role != "proxy_admin" for e in p.routes or ()]
+    if policy.where("general_settings.litellm_jwtauth.team_allowed_routes") is not None:
+        entries += policy.jwt.team_allowed_routes
+    paths = [t for e in entries for t in routes.GROUPS.get(e, (e,))]
+    return any(routes.passed_to_endpoint(p) for p in paths)
+
+
 DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "LD001", "a model call whose body names no model while the caller's models are restricted",
@@ -60,6 +71,15 @@ DIFFERENCES: tuple[Difference, ...] = (
         "applies team_allowed_routes to every team caller",
         "the list exists to limit team callers; skipping it for one way of naming the team is an accident of "
         "LiteLLM's code path, and jwtgate only denies more", False, _object_id_teams),
+    Difference(
+        "LD003", "a route LiteLLM hands to its endpoint to check the caller (self_managed_routes such as "
+        "/team/update, /v1/mcp/*, /mcp-rest/*, /lens)",
+        "lets every authenticated caller through its route gate; the endpoint then checks the caller's own "
+        "rights (a team admin may update their team)",
+        "denies a caller without the admin scope (policy.route_not_allowed)",
+        "behind jwtgate, LiteLLM sees the master key, so the endpoint would check the master key's rights, "
+        "not the caller's: letting the request through would make every caller an admin there", False,
+        _grants_endpoint_routes),
 )
 
 BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}

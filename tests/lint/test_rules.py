@@ -66,7 +66,8 @@ CASES = [
      "    - role: internal_user\n      models: [gpt-4o]\n    - role: team\n      models: []\n", []),
     ("JG208", "    enforce_rbac: true\n    team_id_jwt_field: team\n", [("JG208", 11, 5)]),
     ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
-    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n", []),
+    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, mcp_routes]\n",
+     [("JG214", 8, 3)]),  # mcp_routes holds /v1/mcp/server, which only an admin passes behind jwtgate (LD003)
     ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
      "      models: [gpt-4o]\n", [("JG210", 11, 3)]),
     ("JG210-set-routes", "    enforce_rbac: true\n    admin_allowed_routes: [management_routes]\n"

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +21,26 @@ from jwtgate.policy.litellm_differences import DIFFERENCES, ids_in
 
 ORACLE = Path(__file__).with_name("oracle.py")
 ORACLE_TIMEOUT = 900.0  # seconds, for the whole batch (LiteLLM's import alone takes ~10 s of CPU)
-_ID = re.compile(r"\[(LD\d{3})\]")
 
 
-def litellm_answers(python: Path, scenarios: list[dict[str, Any]]) -> tuple[str, dict[str, dict[str, Any]]]:
-    """(LiteLLM version, answers by scenario id) from one oracle process."""
+@dataclass(frozen=True)
+class OracleRun:
+    """One oracle process: LiteLLM's version, its answers by scenario id, its route groups."""
+
+    version: str
+    answers: dict[str, dict[str, Any]]
+    routes: dict[str, Any]
+
+
+def litellm_answers(python: Path, scenarios: list[dict[str, Any]]) -> OracleRun:
+    """Everything one oracle process answers for a batch."""
     batch = json.dumps({"scenarios": scenarios})
     done = subprocess.run([str(python), str(ORACLE)], input=batch, capture_output=True, text=True,
                           timeout=ORACLE_TIMEOUT, check=False)
     if done.returncode != 0:
         raise AssertionError(f"the oracle failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
     out = json.loads(done.stdout)
-    return out["litellm_version"], {a["id"]: a for a in out["answers"]}
+    return OracleRun(out["litellm_version"], {a["id"]: a for a in out["answers"]}, out["routes"])
 
 
 def config_yaml(scenario: dict[str, Any]) -> str:

@@ -3,8 +3,8 @@
 Run by the pinned LiteLLM venv's python (never imported by jwtgate or its test process):
 ``python oracle.py < scenarios.json > answers.json``. Input: ``{"scenarios": [...]}``, each
 ``{"id", "general_settings", "claims", "model" (optional), "route"}``. Output: ``{"litellm_version",
-"answers": [...]}``, each ``{"id", "refused", "message", "role", "allowed", "needs_db", "lookups", "stage",
-"error_type"}``.
+"answers", "routes"}``: per scenario ``{"id", "refused", "message", "role", "allowed", "needs_db",
+"lookups", "stage", "error_type"}``; ``routes`` are LiteLLM's route groups (export_routes.py).
 
 What it runs, as the proxy does without a database:
 1. config load: ``RoleBasedPermissions`` validation of ``role_permissions`` (proxy_server at start-up) and
@@ -165,7 +165,9 @@ async def answer(scenario: dict[str, Any]) -> dict[str, Any]:
 async def main() -> None:
     batch = json.load(sys.stdin)
     answers = [await answer(s) for s in batch["scenarios"]]
-    json.dump({"litellm_version": _version(), "answers": answers}, sys.stdout)
+    from export_routes import export  # the route groups, checked against jwtgate/data (same process)
+
+    json.dump({"litellm_version": _version(), "answers": answers, "routes": export()}, sys.stdout)
 
 
 def _version() -> str:

@@ -26,7 +26,8 @@ VALUES: tuple[Any, ...] = ("admin", "dev", "team-a", "litellm_proxy_admin", "ali
                            {"k": "v"}, 3, [["admin"]], "admin dev", True)
 ROUTE_ENTRIES = ("openai_routes", "info_routes", "mcp_routes", "management_routes", "llm_api_routes",
                  "anthropic_routes", "spend_tracking_routes", "global_spend_tracking_routes", "/v1/messages",
-                 "/key/generate", "/custom/*", "/v1/chat/completions")
+                 "/key/generate", "/custom/*", "/v1/chat/completions", "self_managed_routes", "/team/update",
+                 "passthrough_routes_wildcard", "mapped_pass_through_routes", "/bedrock/*")
 ROUTES = ("/v1/chat/completions", "/chat/completions", "/v1/embeddings", "/v1/responses", "/v1/models",
           "/models", "/v1/messages", "/v1/messages/count_tokens", "/key/generate", "/key/info", "/team/new",
           "/user/info", "/model/info", "/global/spend/logs", "/spend/logs", "/mcp/tools/list", "/mcp/",
@@ -35,9 +36,15 @@ ROUTES = ("/v1/chat/completions", "/chat/completions", "/v1/embeddings", "/v1/re
           "/bedrock/model/x/invoke", "/azure/openai/deployments/gpt-4o/chat/completions", "/custom/route",
           "/utils/token_counter", "/user/new", "/key/list")
 MODELS = ("gpt-4o", "claude", "", "not-listed")
-SCOPES: tuple[Any, ...] = ("litellm_proxy_admin", "read litellm_proxy_admin", ["litellm_proxy_admin"], "read",
-                           "models:gpt", ["read", "models:gpt"], "", 5, {"a": 1}, None)
-BOOLISH: tuple[Any, ...] = (True, False, "true", "false", "yes", "maybe", 1, 0, None)
+SCOPES: tuple[Any, ...] = ("read", "litellm_proxy_admin", "read litellm_proxy_admin", ["litellm_proxy_admin"],
+                           "models:gpt", ["read", "models:gpt"], "", "read models:gpt", ["models:gpt"],
+                           "admin", ["admin", "read"], 5, {"a": 1}, None)
+BOOLISH: tuple[Any, ...] = (True, True, True, False, False, "true", "false", "yes", "maybe", 1, 0, None)
+
+
+def _chance(n: int) -> st.SearchStrategy[bool]:
+    """True about once in n+1 draws (hypothesis favours small integers, so no ``integers(0, n) == 0``)."""
+    return st.sampled_from((False,) * n + (True,))
 
 
 def _opt(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -50,13 +57,16 @@ def _mapping(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
 
 _paths = st.sampled_from(PATHS)
 _entries = st.lists(st.sampled_from(ROUTE_ENTRIES), max_size=3, unique=True)
-_models_field = st.one_of(st.none(), st.just([]), st.lists(st.sampled_from(MODELS), min_size=1, max_size=2,
-                                                           unique=True), st.just("gpt-4o"))
-_routes_field = st.one_of(st.none(), st.just([]), _entries, st.just("openai_routes"))
-_role_name = st.sampled_from(("proxy_admin", "team", "internal_user", "internal_user", "team", "admin"))
+_model_lists = st.lists(st.sampled_from(MODELS), min_size=1, max_size=2, unique=True)
+# A string where LiteLLM wants a list refuses the config: kept rare so most scenarios reach a decision.
+_models_field = st.one_of(st.none(), st.just([]), _model_lists, _model_lists, _model_lists,
+                          st.sampled_from((["gpt-4o"],) * 5 + ("gpt-4o",)))
+_routes_field = st.one_of(st.none(), st.just([]), _entries, _entries, _entries,
+                          st.sampled_from((["openai_routes"],) * 5 + ("openai_routes",)))
+_role_name = st.sampled_from(("proxy_admin", "team", "internal_user") * 4 + ("admin",))
 
 _permission = _mapping(role=_role_name, models=_opt(_models_field), routes=_opt(_routes_field),
-                       extra=st.sampled_from((ABSENT,) * 12 + ("x",)))
+                       extra=st.sampled_from((ABSENT,) * 30 + ("x",)))
 _role_mapping = _mapping(role=st.sampled_from(("admin", "dev", "team-a", "litellm_proxy_admin")),
                          internal_role=st.sampled_from(("proxy_admin", "team", "internal_user")))
 _scope_mapping = _mapping(scope=st.sampled_from(("models:gpt", "read", "litellm_proxy_admin")),
@@ -80,19 +90,19 @@ def jwtauth(draw: st.DrawFn) -> dict[str, Any]:
         enforce_rbac=_opt(st.sampled_from(BOOLISH)),
         enforce_team_based_model_access=st.sampled_from((ABSENT,) * 4 + (True,)),
     ))
-    if draw(st.integers(0, 3)) == 0:
+    if draw(_chance(3)):
         out["user_roles_jwt_field"] = draw(_paths)
-        if draw(st.integers(0, 7)):
+        if not draw(_chance(7)):
             out["user_allowed_roles"] = draw(st.lists(st.sampled_from(("admin", "dev")), min_size=1, unique=True))
-    if draw(st.integers(0, 2)) == 0:
+    if draw(_chance(2)):
         out["roles_jwt_field"] = draw(_paths)
         out["role_mappings"] = draw(st.lists(_role_mapping, min_size=1, max_size=3))
-        if draw(st.integers(0, 3)) == 0:
+        if draw(_chance(3)):
             out["object_id_jwt_field"] = draw(st.sampled_from(("oid", "sub")))
-    if draw(st.integers(0, 3)) == 0:
+    if draw(_chance(3)):
         out["scope_mappings"] = draw(st.lists(_scope_mapping, min_size=1, max_size=2))
         out["enforce_scope_based_access"] = draw(st.sampled_from((True, True, True, False)))
-    if draw(st.integers(0, 30)) == 0:
+    if draw(_chance(30)):
         out["team_jwt_scope"] = "team"  # an unknown key: LiteLLM refuses the config
     return out
 
@@ -109,9 +119,9 @@ def claims(draw: st.DrawFn) -> dict[str, Any]:
     ))
     if draw(st.booleans()):
         out["realm_access"] = {"roles": draw(value)}
-    if draw(st.integers(0, 3)) == 0:
+    if draw(_chance(3)):
         out["kubernetes.io"] = {"namespace": draw(value)}
-    if draw(st.integers(0, 3)) == 0:
+    if draw(_chance(3)):
         out["metadata"] = {"team": draw(value)}
     return out
 

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
+from jwtgate.policy import routes
 from jwtgate.policy.litellm_differences import BY_ID, LITELLM_VERSION
 from tests.litellm import scenarios
 from tests.litellm.differential import Answer, compare, config_yaml, jwtgate_answer, litellm_answers
@@ -29,21 +30,29 @@ CLI_SAMPLE = 24  # scenarios also run through check-token (a process-free CliRun
 
 
 @pytest.fixture(scope="module")
-def oracle() -> tuple[list[dict[str, Any]], str, dict[str, dict[str, Any]]]:
+def oracle() -> tuple[list[dict[str, Any]], str, dict[str, dict[str, Any]], dict[str, Any]]:
     batch = scenarios.all_scenarios()
-    version, answers = litellm_answers(litellm_python(), batch)
-    return batch, version, answers
+    run = litellm_answers(litellm_python(), batch)
+    return batch, run.version, run.answers, run.routes
 
 
 def test_oracle_runs_the_pinned_litellm(oracle: Any) -> None:
-    _, version, _ = oracle
+    _, version, _, _ = oracle
     pinned = (ROOT / ".ci" / "litellm-requirements.txt").read_text()
     assert f"litellm[proxy]=={version}" in pinned
     assert version == LITELLM_VERSION
 
 
+def test_route_groups_are_litellms(oracle: Any) -> None:
+    """jwtgate/data/litellm_routes.json is LiteLLM's LiteLLMRoutes (regenerate: tests/litellm/export_routes.py)."""
+    *_, live = oracle
+    shipped = json.loads((ROOT / "jwtgate" / "data" / "litellm_routes.json").read_text())
+    assert shipped == live, "route groups differ from the pinned LiteLLM's: run tests/litellm/export_routes.py"
+    assert routes.ROUTES_LITELLM_VERSION == LITELLM_VERSION
+
+
 def test_jwtgate_agrees_with_litellm(oracle: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    batch, version, answers = oracle
+    batch, version, answers, _ = oracle
     disagreements: list[str] = []
     intended: Counter[str] = Counter()
     agreed = role_only = refused = 0
@@ -93,7 +102,7 @@ def test_check_token_decides_as_decide(oracle: Any, tmp_path: Path) -> None:
     """check-token --format json on a signed token: the same refusal, role and decision as decide()."""
     from tests.tokenkit import private_key
 
-    batch, _, answers = oracle
+    batch, _, answers, _ = oracle
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [_public_jwk(private_key("RSA"))]}))
     for scenario in _cli_sample(batch):
