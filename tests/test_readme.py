@@ -107,3 +107,12 @@ def test_example_blocks_that_name_a_sample_file_match_it() -> None:
         named = re.match(r"# (sample_configs/\S+\.yaml)", first)
         if named:
             assert block == Path(named.group(1)).read_text(encoding="utf-8"), f"README block differs from {first}"
+
+
+def test_readme_differences_table_matches_the_registry() -> None:
+    from jwtgate.policy.litellm_differences import LITELLM_VERSION, differences_table
+
+    section = _section("Fidelity to LiteLLM")
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    assert "\n".join(table) == differences_table()
+    assert f"LiteLLM **{LITELLM_VERSION}**" in section

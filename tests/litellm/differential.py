@@ -17,7 +17,7 @@ from jwtgate.config.loader import load_policy
 from jwtgate.config.refusals import litellm_refusals
 from jwtgate.model import Decision, Policy, Request
 from jwtgate.policy.decision import decide
-from jwtgate.policy.litellm_differences import DIFFERENCES, ids_in
+from jwtgate.policy.litellm_differences import BY_ID, DIFFERENCES, ids_in
 
 ORACLE = Path(__file__).with_name("oracle.py")
 ORACLE_TIMEOUT = 900.0  # seconds, for the whole batch (LiteLLM's import alone takes ~10 s of CPU)
@@ -99,13 +99,18 @@ def compare(scenario: dict[str, Any], lite: dict[str, Any], ours: Answer) -> Dis
     """None when jwtgate agrees with LiteLLM on refusal, role and decision, or the difference is intended."""
     if lite["refused"] or ours.refused:
         return None if lite["refused"] == ours.refused else Disagreement(scenario, "refusal", lite, ours)
-    if ours.differences:
-        return None  # an intended difference applies (checked to exist in the registry by the suite)
     if lite["role"] != ours.role:
         return Disagreement(scenario, "role", lite, ours)
-    if not lite["needs_db"] and lite["allowed"] != ours.allowed:
-        return Disagreement(scenario, "decision", lite, ours)
-    return None
+    if lite["needs_db"] or lite["allowed"] == ours.allowed:
+        return None
+    if ours.differences and _explains(ours):
+        return None  # an intended difference applies: counted by id, never more permissive without a reason
+    return Disagreement(scenario, "decision", lite, ours)
+
+
+def _explains(ours: Answer) -> bool:
+    """The noted differences account for jwtgate's answer: a denial, or a more permissive one said to be."""
+    return not ours.allowed or any(BY_ID[i].more_permissive for i in ours.differences if i in BY_ID)
 
 
 def known_ids() -> set[str]:

@@ -220,6 +220,13 @@ REPORTED: tuple[dict[str, Any], ...] = (
     _case("refused-models-string", {}, {"sub": "u1"},
           role_permissions=[{"role": "internal_user", "models": "gpt-4o"}]),
     _case("refused-enforce-rbac-maybe", {"enforce_rbac": "maybe"}, {"sub": "u1"}),
+    # Intended differences (jwtgate/policy/litellm_differences.py), each reached once here.
+    _case("LD002-object-id-team-routes", {"roles_jwt_field": "roles", "object_id_jwt_field": "oid",
+                                          "role_mappings": [{"role": "t", "internal_role": "team"}],
+                                          "team_allowed_routes": ["/v1/chat/completions"]},
+          {"roles": ["t"], "oid": "team-1"}, "/v1/embeddings", "gpt-4o"),
+    _case("LD003-self-managed-route", {"user_id_jwt_field": "sub"}, {"sub": "u1"}, "/team/update"),
+    _case("LD003-mcp-rest", {"user_id_jwt_field": "sub"}, {"sub": "u1"}, "/mcp-rest/servers"),
 )
 
 
