@@ -419,6 +419,7 @@ def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
 
 def _build_settings(raw: dict[str, Any]) -> Settings:
     serve = raw.get("serve") or {}
+    lint = raw.get("lint") or {}
     serve_defaults = {name: spec.default for name, spec in S.SERVE.fields.items()}
     sv = {**serve_defaults, **{k: v for k, v in serve.items() if k in serve_defaults and v is not None}}
     return Settings(
@@ -434,6 +435,8 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
         jwks=tuple(raw["jwks"] or ()),
         insecure_skip_audience=bool(raw["insecure_skip_audience"]),
         serve=ServeSettings(**sv),
+        lint_ignore=tuple(lint.get("ignore") or ()),
+        lint_severity=plain(dict(lint.get("severity") or {})),
     )
 
 

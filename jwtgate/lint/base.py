@@ -20,12 +20,21 @@ CLAIM_PATH_KEYS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """Claims a real identity provider issued (``lint --claims/--token``), named for messages."""
+
+    name: str
+    claims: Mapping[str, Any]
+
+
 @dataclass
 class LintContext:
-    """What a rule reads: the policy, the environment, and lazily built indexes."""
+    """What a rule reads: the policy, the environment, claim samples, and lazily built indexes."""
 
     policy: Policy
     env: Mapping[str, str]
+    samples: tuple[ClaimSample, ...] = ()
     _perm_index: dict[Location, int] | None = field(default=None, repr=False)
 
     @property

@@ -7,9 +7,34 @@ There is no list indexing, as in LiteLLM. Walking stops at the first missing key
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-_MISSING = object()
+
+class _Missing:
+    """The type of ``MISSING``: a claim path that does not resolve."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+class Resolved(NamedTuple):
+    """Where a claim path walk ended: the value (``MISSING`` if none), where it stopped and what was there.
+
+    ``stopped_at`` is the segment that could not be read (None when found); ``depth`` how many segments
+    resolved before it; ``keys_there`` the keys of the object it stopped in (() when that was not an object).
+    """
+
+    value: Any
+    stopped_at: str | None
+    keys_there: tuple[str, ...]
+    depth: int
+
+    @property
+    def found(self) -> bool:
+        return self.value is not MISSING
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -38,16 +63,23 @@ def has_unescaped_dot(path: str) -> bool:
     return len(split_path(path)) > 1
 
 
+def resolve_path(claims: Mapping[str, Any], path: str) -> Resolved:
+    """Walk a claim path; never raises on odd shapes. The one walk that lookup, lint and traces use."""
+    current: Any = claims
+    parts = split_path(path)
+    for depth, part in enumerate(parts):
+        if not isinstance(current, Mapping):
+            return Resolved(MISSING, part, (), depth)
+        if part not in current:
+            return Resolved(MISSING, part, tuple(str(k) for k in current), depth)
+        current = current[part]
+    return Resolved(current, None, (), len(parts))
+
+
 def lookup(claims: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Return ``(found, value)`` for a claim path; never raises on odd shapes."""
-    current: Any = claims
-    for part in split_path(path):
-        if not isinstance(current, Mapping):
-            return False, None
-        current = current.get(part, _MISSING)
-        if current is _MISSING:
-            return False, None
-    return True, current
+    result = resolve_path(claims, path)
+    return (True, result.value) if result.found else (False, None)
 
 
 def litellm_lookup_path(path: str) -> str:
