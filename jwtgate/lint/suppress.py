@@ -14,6 +14,7 @@ from datetime import date
 
 from jwtgate.model import Finding, Location
 
+_ANYWHERE = re.compile(r"jwtgate\s*:\s*ignore", re.IGNORECASE)  # a cheap test before the line scan
 _DIRECTIVE = re.compile(r"^#\s*jwtgate\s*:\s*ignore\b(?P<rest>.*)$", re.IGNORECASE)
 _CODES = re.compile(r"^\[(?P<codes>[^\]]*)\](?P<reason>.*)$")
 _UNTIL = re.compile(r"(?:^|\s)until=(?P<date>\S*)")
@@ -75,10 +76,14 @@ def _target(lines: list[str], index: int, own_line: bool) -> int:
 
 def parse_suppressions(text: str, file: str, known: Container[str]) -> tuple[list[Suppression], list[Finding]]:
     """Every suppression comment in ``text``; malformed or reasonless ones are findings (JG012, JG010)."""
-    lines = text.splitlines()
     found: list[Suppression] = []
     problems: list[Finding] = []
+    if _ANYWHERE.search(text) is None:
+        return found, problems
+    lines = text.splitlines()
     for index, line in enumerate(lines):
+        if _ANYWHERE.search(line) is None:
+            continue
         col = comment_start(line)
         if col is None:
             continue
