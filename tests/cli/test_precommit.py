@@ -18,9 +18,6 @@ BROKEN = ROOT / "sample_configs/broken/unknown-model.yaml"
 CLEAN = ROOT / "sample_configs/keycloak.yaml"
 TIMEOUT = 600  # the first run builds the hook's virtualenv (pip install of this checkout)
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
-
-
 def _env(home: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "GIT_", "PRE_COMMIT"))}
     return {**keep, "PRE_COMMIT_HOME": str(home), "OPENAI_API_KEY": "sk-test", "GIT_AUTHOR_NAME": "t",
@@ -30,6 +27,7 @@ def _env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def user_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A git repository holding a broken and a clean LiteLLM config, and a YAML file that is not one."""
+    assert shutil.which("git"), "pre-commit needs git (.ci/run installs it)"
     repo = tmp_path_factory.mktemp("user-repo")
     env = _env(tmp_path_factory.mktemp("pre-commit-home"))
     (repo / "deploy").mkdir()

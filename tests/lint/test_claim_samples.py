@@ -13,7 +13,6 @@ from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy, load_policy_file
 from jwtgate.lint.base import ClaimSample
 from jwtgate.lint.registry import lint_policy
-from jwtgate.policy.claims import MISSING, resolve_path
 from tests import tokenkit
 
 KEYCLOAK = "sample_configs/keycloak.yaml"
@@ -25,17 +24,6 @@ def jg120(path: str, *samples: dict[str, Any]) -> list[tuple[int, str, str | Non
     policy = load_policy_file(path, {})
     found = lint_policy(policy, {}, [ClaimSample(f"sample {i + 1}", c) for i, c in enumerate(samples)])
     return [(f.location.line, f.message, f.hint) for f in found if f.code == "JG120"]
-
-
-@pytest.mark.parametrize(("claims", "path", "expected"), [
-    ({"a": {"b": 1}}, "a.b", (1, None, (), 2)),
-    ({"a": {"b": 1}}, "a.c", (MISSING, "c", ("b",), 1)),
-    ({"a": [1]}, "a.b", (MISSING, "b", (), 1)),
-    ({"k.io": {"ns": "x"}}, "k\\.io.ns", ("x", None, (), 2)),
-    ({}, "sub", (MISSING, "sub", (), 0)),
-], ids=["found", "missing-key", "not-an-object", "escaped-dot", "empty"])
-def test_resolve_path_says_where_it_stopped(claims: dict[str, Any], path: str, expected: tuple[Any, ...]) -> None:
-    assert tuple(resolve_path(claims, path)) == expected
 
 
 def test_a_matching_sample_gives_no_finding() -> None:
