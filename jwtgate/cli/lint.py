@@ -72,7 +72,7 @@ def lint_command(
         return
     if not paths:
         raise UsageError("no config given", hint="jwtgate lint CONFIG.yaml (or '-' for stdin)")
-    options = parse_options(_split(select), _split(ignore), severity, list(DEFAULT_SEVERITY))
+    options = parse_options(_split(select), _split(ignore), severity, DEFAULT_SEVERITY)
     samples = _samples(claims, tokens)
     findings, suppressed, unreadable = _lint_all(paths, dict(os.environ), options, samples, _today(now))
     _emit(findings, suppressed, unreadable, fmt, len(paths), verbose)

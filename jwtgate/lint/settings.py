@@ -63,9 +63,12 @@ def _code_hint(pattern: str, codes: Sequence[str]) -> str:
 
 
 def parse_options(select: Iterable[str], ignore: Iterable[str], severity: Iterable[str],
-                  codes: Sequence[str]) -> LintOptions:
+                  defaults: Mapping[str, Severity]) -> LintOptions:
     """Check the command line's values; UsageError (exit 2) on an unknown code, a bad level, or a security
-    rule quieted from the command line (that needs a reason on record, in the config)."""
+    rule quieted from the command line (that needs a reason on record, in the config). ``defaults`` maps
+    every rule code to its default severity."""
+    codes = list(defaults)
+
     def pattern(value: str, option: str) -> str:
         p = value.strip().upper()
         if not _covers_known(p, codes):
@@ -79,17 +82,14 @@ def parse_options(select: Iterable[str], ignore: Iterable[str], severity: Iterab
             raise UsageError(f"--severity {item!r}: expected CODE=LEVEL, LEVEL one of {', '.join(LINT_LEVELS)}")
         sev.append((pattern(code, "--severity"), cast(Severity, level.strip().lower())))
     ign = tuple(pattern(v, "--ignore") for v in ignore)
-    quieted = [p for p in ign if _touches_security(p, codes)]
-    quieted += [p for p, level in sev if level != "error" and _touches_security(p, codes)]
+    quieted = [c.pattern for c in (*(Control(p, None, None, "--ignore") for p in ign),
+                                   *(Control(p, level, None, "--severity") for p, level in sev))
+               if any(not c.applies_to(code, sev_) for code, sev_ in defaults.items() if c.matches(code))]
     if quieted:
         raise UsageError(f"{quieted[0]} covers security rules (JG3xx), which are quieted only with a reason on record",
                          hint="in the config: jwtgate: {lint: {severity: {JG302: {level: warning, reason: why}}}}, "
                               "or an inline '# jwtgate: ignore[JG302] why'")
     return LintOptions(tuple(pattern(v, "--select") for v in select), ign, tuple(sev))
-
-
-def _touches_security(pattern: str, codes: Sequence[str]) -> bool:
-    return any(c.startswith(pattern) and c.startswith(SECURITY_PREFIX) for c in codes)
 
 
 def config_controls(policy: Policy, defaults: Mapping[str, Severity]) -> tuple[list[Control], list[Finding]]:
