@@ -17,6 +17,7 @@ from jwtgate.model import Policy, Request
 from jwtgate.policy import grants as reach
 from jwtgate.policy import routes
 from jwtgate.policy.decision import decide
+from jwtgate.policy.diff_settings import SettingChange, setting_changes
 from jwtgate.policy.grants import Grant
 
 INFERENCE_ROUTE = "/v1/chat/completions"
@@ -43,17 +44,6 @@ class AccessChange:
     @property
     def widens(self) -> bool:
         return bool(self.models_gained or self.routes_gained)
-
-
-@dataclass(frozen=True, slots=True)
-class SettingChange:
-    """A changed security-relevant setting; ``weakens`` when the new value accepts more."""
-
-    setting: str
-    old: str
-    new: str
-    weakens: bool
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +176,4 @@ def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:
 
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     """Access changes and security-setting changes from ``old`` to ``new``."""
-    from jwtgate.policy.diff_settings import setting_changes
-
     return PolicyDiff(old.file, new.file, access_changes(old, new), setting_changes(old, new))
