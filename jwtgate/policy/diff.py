@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwtgate.model import Policy, Request
-from jwtgate.policy import grants as reach
-from jwtgate.policy import routes
+from jwtgate.policy import grants, routes
 from jwtgate.policy.decision import decide
 from jwtgate.policy.diff_settings import SettingChange, setting_changes
 from jwtgate.policy.grants import Grant
@@ -139,16 +138,16 @@ def subject_of(policy: Policy, grant: Grant) -> str:
 
 def _claims_by_subject(policy: Policy) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    widest = reach.all_scopes(policy)
-    for grant in reach.grants(policy):
-        out.setdefault(subject_of(policy, grant), []).append(reach.example_claims(policy, grant, widest))
+    widest = grants.all_scopes(policy)
+    for grant in grants.grants(policy):
+        out.setdefault(subject_of(policy, grant), []).append(grants.example_claims(policy, grant, widest))
     return out
 
 
 def _role_access(policy: Policy, role: str, probes: tuple[str, ...]) -> Access:
-    widest = reach.all_scopes(policy)
-    return _union(_access(policy, reach.example_claims(policy, g, widest), probes, role, True)
-                  for g in reach.grants(policy))
+    widest = grants.all_scopes(policy)
+    return _union(_access(policy, grants.example_claims(policy, g, widest), probes, role, True)
+                  for g in grants.grants(policy))
 
 
 def _change(subject: str, kind: str, old: Access, new: Access) -> AccessChange | None:
