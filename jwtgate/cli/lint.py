@@ -124,7 +124,7 @@ def _samples(claims: list[str], tokens: list[str]) -> list[ClaimSample]:
 def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, samples: list[ClaimSample],
               today: date) -> tuple[list[Finding], list[Suppressed], list[FileError]]:
     """Lint every path; unreadable ones are reported on stderr and returned."""
-    from jwtgate.cli.app import fail
+    from jwtgate.cli.errors import fail
     from jwtgate.config.loader import load_policy
     from jwtgate.config.yaml_text import read_text
     from jwtgate.lint.registry import lint_report

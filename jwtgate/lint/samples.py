@@ -2,7 +2,7 @@
 
 Each path the config reads (globally, or the override of the issuers entry a sample's ``iss`` selects)
 must resolve in at least one sample; where it stops, the finding names the segment and offers the
-closest key found there. The walk is policy.claims.resolve_path, the one decisions use.
+closest key found there. The walk and its words are policy.claims.path_stop, as in check-token traces.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jwtgate.config.yaml_text import did_you_mean
 from jwtgate.lint.base import CLAIM_PATH_KEYS, JWT, ClaimSample, LintContext, rule
 from jwtgate.model import Finding, IssuerConfig
-from jwtgate.policy.claims import Resolved, resolve_path, split_path
+from jwtgate.policy.claims import PathStop, path_stop
 from jwtgate.policy.decision import issuer_config
 
 
@@ -47,47 +46,26 @@ def _entry_path(ctx: LintContext, cfg: IssuerConfig | None) -> str | None:
     return None
 
 
-def _join(parts: tuple[str, ...]) -> str:
-    return ".".join(p.replace(".", "\\.") for p in parts)
-
-
-def describe_miss(path: str, miss: Resolved) -> tuple[str, str]:
-    """(what stopped the walk, a hint with a did-you-mean from the keys there)."""
-    parts = split_path(path)
-    walked = _join(parts[:miss.depth])
-    if not miss.keys_there and miss.depth:
-        return f"'{walked}' is not an object, so '{miss.stopped_at}' can't be read in it", \
-            f"the claim at '{walked}' holds a value, not claims; point the path at '{walked}' or a sibling"
-    where = f"'{walked}'" if walked else "the claims"
-    stop = f"{where} {'have' if not walked else 'has'} no key '{miss.stopped_at}'"
-    shown = ", ".join(sorted(miss.keys_there)[:8]) + (" …" if len(miss.keys_there) > 8 else "")
-    guess = did_you_mean(miss.stopped_at or "", miss.keys_there)
-    if guess is None:
-        return stop, f"keys there: {shown or 'none'}"
-    suggestion = _join((*parts[:miss.depth], guess, *parts[miss.depth + 1:]))
-    return stop, f"did you mean '{suggestion}'? (keys there: {shown})"
-
-
 @rule("JG120", "error", "a claim path that resolves in none of the sample claims (lint --claims/--token)")
 def claim_path_unresolved(ctx: LintContext) -> Iterator[Finding]:
-    misses: dict[str, tuple[_Read, ClaimSample, Resolved]] = {}
+    misses: dict[str, tuple[_Read, ClaimSample, PathStop]] = {}
     hits: set[str] = set()
     for sample in ctx.samples:
         for read in _reads(ctx, sample):
-            result = resolve_path(sample.claims, read.path)
-            if result.found:
+            stop = path_stop(sample.claims, read.path)
+            if stop is None:
                 hits.add(read.config_path)
             else:
-                misses.setdefault(read.config_path, (read, sample, result))
-    for config_path, (read, sample, result) in misses.items():
+                misses.setdefault(read.config_path, (read, sample, stop))
+    for config_path, (read, sample, stop) in misses.items():
         if config_path in hits:
             continue
-        stop, hint = describe_miss(read.path, result)
         others = f" (nor in {len(ctx.samples) - 1} other sample{'s' if len(ctx.samples) > 2 else ''})" \
             if len(ctx.samples) > 1 else ""
+        hint = (f"if that is the claim, set {read.key}: '{stop.suggestion}'" if stop.suggestion
+                else "fix the path, or lint with a sample of the tokens that carry this claim")
         yield claim_path_unresolved.finding(
-            f"{read.key} reads claim '{read.path}', which does not resolve in {sample.name}{others}: {stop}",
-            ctx.where(config_path, JWT), hint)
+            f"{read.key}: in {sample.name}{others}, {stop.describe()}", ctx.where(config_path, JWT), hint)
 
 
 RULES = (claim_path_unresolved,)

@@ -7,34 +7,13 @@ There is no list indexing, as in LiteLLM. Walking stops at the first missing key
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
+from jwtgate.config.yaml_text import did_you_mean
 
-class _Missing:
-    """The type of ``MISSING``: a claim path that does not resolve."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-MISSING = _Missing()
-
-
-class Resolved(NamedTuple):
-    """Where a claim path walk ended: the value (``MISSING`` if none), where it stopped and what was there.
-
-    ``stopped_at`` is the segment that could not be read (None when found); ``depth`` how many segments
-    resolved before it; ``keys_there`` the keys of the object it stopped in (() when that was not an object).
-    """
-
-    value: Any
-    stopped_at: str | None
-    keys_there: tuple[str, ...]
-    depth: int
-
-    @property
-    def found(self) -> bool:
-        return self.value is not MISSING
+_MISSING = object()
+MAX_KEYS_SHOWN = 12
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -58,28 +37,70 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def has_unescaped_dot(path: str) -> bool:
-    """True when the path walks into nested objects."""
-    return len(split_path(path)) > 1
-
-
-def resolve_path(claims: Mapping[str, Any], path: str) -> Resolved:
-    """Walk a claim path; never raises on odd shapes. The one walk that lookup, lint and traces use."""
-    current: Any = claims
-    parts = split_path(path)
-    for depth, part in enumerate(parts):
-        if not isinstance(current, Mapping):
-            return Resolved(MISSING, part, (), depth)
-        if part not in current:
-            return Resolved(MISSING, part, tuple(str(k) for k in current), depth)
-        current = current[part]
-    return Resolved(current, None, (), len(parts))
-
-
 def lookup(claims: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Return ``(found, value)`` for a claim path; never raises on odd shapes."""
-    result = resolve_path(claims, path)
-    return (True, result.value) if result.found else (False, None)
+    current: Any = claims
+    for part in split_path(path):
+        if not isinstance(current, Mapping):
+            return False, None
+        current = current.get(part, _MISSING)
+        if current is _MISSING:
+            return False, None
+    return True, current
+
+
+@dataclass(frozen=True, slots=True)
+class PathStop:
+    """Where a claim path stopped because a segment is not there: the claim is absent."""
+
+    path: str
+    walked: tuple[str, ...]  # the segments that were found, in order
+    missing: str  # the first segment that was not found
+    keys: tuple[str, ...]  # the keys that exist where the walk stopped (none when that is not an object)
+    not_object: str | None  # the type found instead of an object, if that is why it stopped
+    suggestion: str | None  # a path that exists in this token, for a did-you-mean
+
+    def describe(self) -> str:
+        """"claim 'a.b.c' is absent: the path stops at 'b' inside 'a', which has ['b-x'] (did you mean …?)"."""
+        where = f"inside '{join_path(self.walked)}'" if self.walked else "at the top level"
+        if self.not_object is not None:
+            there = f"'{join_path(self.walked)}' is a {self.not_object}, not an object"
+        else:
+            shown = list(self.keys[:MAX_KEYS_SHOWN]) + (["…"] if len(self.keys) > MAX_KEYS_SHOWN else [])
+            there = f"no '{self.missing}' {where}, which has {shown}" if self.keys else f"no '{self.missing}' {where}"
+        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
+        return f"claim '{self.path}' is absent: the path stops at segment '{self.missing}': {there}{hint}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "stopped_at": self.missing, "walked": list(self.walked),
+                "keys_there": list(self.keys), "not_object": self.not_object, "did_you_mean": self.suggestion}
+
+
+def join_path(parts: tuple[str, ...] | list[str]) -> str:
+    """The inverse of ``split_path``: dots inside a segment are escaped."""
+    return ".".join(p.replace(".", "\\.") for p in parts)
+
+
+def path_stop(claims: Mapping[str, Any], path: str) -> PathStop | None:
+    """Where and why ``path`` is absent from ``claims``; None when the claim is there."""
+    parts = split_path(path)
+    current: Any = claims
+    for i, part in enumerate(parts):
+        if not isinstance(current, Mapping):
+            return PathStop(path, parts[:i], part, (), type(current).__name__, None)
+        if part not in current:
+            keys = tuple(str(k) for k in current)
+            return PathStop(path, parts[:i], part, keys, None, _suggest(claims, parts, i, keys))
+        current = current[part]
+    return None
+
+
+def _suggest(claims: Mapping[str, Any], parts: tuple[str, ...], i: int, keys: tuple[str, ...]) -> str | None:
+    close = did_you_mean(parts[i], keys)
+    if close is None:
+        return None
+    candidate = join_path([*parts[:i], close, *parts[i + 1:]])
+    return candidate if lookup(claims, candidate)[0] else None  # only a path that leads to a claim
 
 
 def litellm_lookup_path(path: str) -> str:

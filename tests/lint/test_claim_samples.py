@@ -36,9 +36,10 @@ def test_a_path_that_stops_names_the_segment_and_suggests_a_key() -> None:
     wrong_client = {"iss": "https://sso.example.com/realms/acme", "email": "a@x",
                     "resource_access": {"litelm": {"roles": ["litellm-user"]}, "account": {"roles": []}}}
     assert jg120(KEYCLOAK, wrong_client) == [(
-        21, "roles_jwt_field reads claim 'resource_access.litellm.roles', which does not resolve in sample 1: "
-            "'resource_access' has no key 'litellm'",
-        "did you mean 'resource_access.litelm.roles'? (keys there: account, litelm)")]
+        21, "roles_jwt_field: in sample 1, claim 'resource_access.litellm.roles' is absent: the path stops at "
+            "segment 'litellm': no 'litellm' inside 'resource_access', which has ['litelm', 'account']; did you mean "
+            "'resource_access.litelm.roles'?",
+        "if that is the claim, set roles_jwt_field: 'resource_access.litelm.roles'")]
 
 
 def test_a_path_is_fine_when_any_sample_resolves_it() -> None:
@@ -46,30 +47,32 @@ def test_a_path_is_fine_when_any_sample_resolves_it() -> None:
     without = {"iss": "x", "resource_access": {"litellm": {"roles": []}}}
     assert jg120(KEYCLOAK, without, with_email) == []
     (line, message, hint) = jg120(KEYCLOAK, without, without)[0]
-    assert (line, hint) == (22, "keys there: iss, resource_access")
-    assert message.endswith("in sample 1 (nor in 1 other sample): the claims have no key 'email'")
+    assert (line, hint) == (22, "fix the path, or lint with a sample of the tokens that carry this claim")
+    assert message == ("user_email_jwt_field: in sample 1 (nor in 1 other sample), claim 'email' is absent: the path "
+                       "stops at segment 'email': no 'email' at the top level, which has ['iss', 'resource_access']")
 
 
 def test_issuer_overrides_are_checked_for_the_samples_of_that_issuer() -> None:
     okta = {"iss": "https://acme.okta.com/oauth2/default", "sub": "00u1", "userid": "alice", "groups": ["g"]}
     found = jg120(MULTI, okta)
-    assert [(line, hint) for line, _, hint in found] == [(24, "did you mean 'userid'? (keys there: groups, iss, "
-                                                              "sub, userid)")]
-    assert found[0][1].startswith("user_id_jwt_field reads claim 'uid'")
+    assert [(line, hint) for line, _, hint in found] == [(24, "if that is the claim, set user_id_jwt_field: 'userid'")]
+    assert found[0][1].startswith("user_id_jwt_field: in sample 1, claim 'uid' is absent")
+    auth0 = {"iss": "https://acme.eu.auth0.com/", "sub": "auth0|1", "groups": [], "https://acme.example/email": "e"}
+    assert jg120(MULTI, auth0) == []
 
 
 def test_a_value_in_the_way_is_named() -> None:
     flat = {"iss": "x", "email": "a@x", "resource_access": ["litellm"]}
     (_, message, _) = jg120(KEYCLOAK, flat)[0]
-    assert message.endswith("'resource_access' is not an object, so 'litellm' can't be read in it")
+    assert message.endswith("the path stops at segment 'litellm': 'resource_access' is a list, not an object")
 
 
 def test_scope_is_checked_when_scope_based_access_is_enforced() -> None:
     text = Path("sample_configs/scopes.yaml").read_text(encoding="utf-8")
     policy = load_policy(text, "scopes.yaml", {})
-    found = lint_policy(policy, {}, [ClaimSample("t", {"iss": "x", "scp": "chat"})])
-    assert any(f.code == "JG120" and "reads claim 'scope'" in f.message and "'scp'" in (f.hint or "")
-               for f in found)
+    found = [f for f in lint_policy(policy, {}, [ClaimSample("t", {"iss": "x", "scp": "chat"})]) if f.code == "JG120"]
+    assert [(f.message.split(",")[0], f.hint) for f in found] == [
+        ("enforce_scope_based_access: in t", "if that is the claim, set enforce_scope_based_access: 'scp'")]
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
@@ -84,8 +87,9 @@ def test_cli_claims_file_reports_at_the_config_line(tmp_path: Path) -> None:
     result = run(MULTI, "--claims", str(sample))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{MULTI}:24:9: JG120 error: user_id_jwt_field reads claim 'uid', which does not resolve in {sample}: the "
-        "claims have no key 'uid' (did you mean 'user_id'? (keys there: groups, iss, user_id))"]
+        f"{MULTI}:24:9: JG120 error: user_id_jwt_field: in {sample}, claim 'uid' is absent: the path stops at segment "
+        "'uid': no 'uid' at the top level, which has ['iss', 'user_id', 'groups']; did you mean 'user_id'? (if that "
+        "is the claim, set user_id_jwt_field: 'user_id')"]
 
 
 def test_cli_token_is_read_unverified_and_says_so() -> None:
@@ -99,8 +103,9 @@ def test_cli_token_with_other_claims_is_a_finding_without_the_token_in_the_outpu
                           email="e@x")
     result = run(KEYCLOAK, "--token", token)
     assert result.exit_code == 1
-    assert "JG120 error: roles_jwt_field reads claim 'resource_access.litellm.roles', which does not resolve in " \
-           "--token #1 (fingerprint " in result.stdout
+    assert "JG120 error: roles_jwt_field: in --token #1 (fingerprint " in result.stdout
+    assert ("claim 'resource_access.litellm.roles' is absent: the path stops at segment 'resource_access'"
+            in result.stdout)
     assert token not in result.stdout + result.stderr
 
 

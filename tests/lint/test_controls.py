@@ -185,7 +185,8 @@ def test_the_command_line_overrides_the_file() -> None:
     ([], [], ["JG201"], "--severity 'JG201': expected CODE=LEVEL"),
     (["JG9"], [], [], "--select 'JG9': not a rule code or prefix"),
     ([], ["E501"], [], "--ignore 'E501': not a rule code or prefix"),
-], ids=["ignore-security", "ignore-all", "downgrade-security", "downgrade-prefix", "no-level", "select-unknown", "ignore-foreign"])
+], ids=["ignore-security", "ignore-all", "downgrade-security", "downgrade-prefix", "no-level", "select-unknown",
+        "ignore-foreign"])
 def test_bad_command_line_controls_are_usage_errors(select: list[str], ignore: list[str], severity: list[str],
                                                     message: str) -> None:
     with pytest.raises(UsageError) as err:
