@@ -138,3 +138,12 @@ def test_readme_suppression_and_settings_examples_are_accepted() -> None:
     doc = json.loads(result.stdout)
     assert [s["code"] for s in doc["suppressed"]] == ["JG201"]
     assert {f["code"] for f in doc["findings"]} == {"JG202"}
+
+
+@pytest.mark.parametrize(("command", "transcript"), re.findall(
+    r"```bash\n(jwtgate lint [^\n]+)\n```\n\n```text\n(.*?)```", _section("Lint rules"), flags=re.S))
+def test_readme_lint_transcripts_are_real(command: str, transcript: str) -> None:
+    result = CliRunner().invoke(app, command.split()[1:], env={"COLUMNS": "200", "JWT_AUDIENCE": "",
+                                                               "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""})
+    assert result.exit_code == 1
+    assert result.stdout == transcript
