@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import Finding, Location, Policy, RolePermission, Severity
+from jwtgate.model import Finding, IssuerConfig, Location, Policy, RolePermission, Severity
 
 JWT = "general_settings.litellm_jwtauth"
 RP = "general_settings.role_permissions"
@@ -54,6 +54,11 @@ class LintContext:
         if self._perm_index is None:
             self._perm_index = _index_items(self.policy, RP)
         return f"{RP}[{self._perm_index.get(perm.location, 0)}]"
+
+    def issuer_path(self, cfg: IssuerConfig) -> str:
+        """The config path (``...litellm_jwtauth.issuers[i]``) of an issuers entry."""
+        index = _index_items(self.policy, f"{JWT}.issuers")
+        return f"{JWT}.issuers[{index.get(cfg.location, 0) if cfg.location is not None else 0}]"
 
     def raw_entries(self, key: str) -> tuple[dict[str, Any], ...]:
         """Walked litellm_jwtauth list entries (with ``__path__``/``__location__``) for ``key``."""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jwtgate.lint.base import CLAIM_PATH_KEYS, JWT, ClaimSample, LintContext, rule
-from jwtgate.model import Finding, IssuerConfig
+from jwtgate.model import Finding
 from jwtgate.policy.claims import PathStop, path_stop
 from jwtgate.policy.decision import issuer_config
 
@@ -26,24 +26,14 @@ class _Read:
 def _reads(ctx: LintContext, sample: ClaimSample) -> Iterator[_Read]:
     """The claim paths a token like ``sample`` is read with."""
     cfg = issuer_config(ctx.policy, sample.claims)
-    entry_path = _entry_path(ctx, cfg)
     raw = ctx.policy.jwt.raw
     for key in CLAIM_PATH_KEYS:
-        if cfg is not None and entry_path is not None and key in cfg.fields:
-            yield _Read(f"{entry_path}.{key}", key, cfg.fields[key])
+        if cfg is not None and key in cfg.fields:
+            yield _Read(f"{ctx.issuer_path(cfg)}.{key}", key, cfg.fields[key])
         elif isinstance(raw.get(key), str):
             yield _Read(f"{JWT}.{key}", key, raw[key])
     if ctx.policy.jwt.enforce_scope_based_access:
         yield _Read(f"{JWT}.enforce_scope_based_access", "enforce_scope_based_access", "scope")
-
-
-def _entry_path(ctx: LintContext, cfg: IssuerConfig | None) -> str | None:
-    if cfg is None:
-        return None
-    for entry in ctx.raw_entries("issuers"):
-        if entry.get("__location__") == cfg.location:
-            return str(entry["__path__"])
-    return None
 
 
 @rule("JG120", "error", "a claim path that resolves in none of the sample claims (lint --claims/--token)")
