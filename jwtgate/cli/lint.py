@@ -97,28 +97,34 @@ def _today(now: str | None) -> date:
 
 
 def _samples(claims: list[str], tokens: list[str]) -> list[ClaimSample]:
-    """``--claims`` files and ``--token`` tokens as claim samples; a token's signature is not checked."""
+    """``--claims`` files (or inline JSON) and ``--token`` tokens as claim samples."""
     from jwtgate.cli.options import read_claims
-    from jwtgate.cli.token_arg import read_token_arg
     from jwtgate.lint.base import ClaimSample
-    from jwtgate.tokens.compact import parse_token
 
     inline = ("{", "[")
     out = [ClaimSample("--claims" if c.lstrip().startswith(inline) else c.removeprefix("@"),
                        read_claims(c if c.lstrip().startswith((*inline, "@")) else "@" + c)) for c in claims]
-    for i, arg in enumerate(tokens):
-        name = arg[1:] if arg.startswith("@") else f"--token #{i + 1}"
-        try:
-            parsed = parse_token(read_token_arg(arg))
-        except UsageError:
-            raise
-        except JwtgateError as err:  # a malformed token is bad input here (exit 2), not a refused token
-            raise UsageError(f"{name}: {err.message}", hint=err.hint) from None
-        out.append(ClaimSample(f"{name} (fingerprint {parsed.fingerprint})", parsed.claims))
+    out += [_token_sample(arg, i + 1) for i, arg in enumerate(tokens)]
     if tokens:
         typer.echo("note: --token: only the token's claims are read; its signature is NOT verified "
                    "(use check-token for that)", err=True)
     return out
+
+
+def _token_sample(arg: str, number: int) -> ClaimSample:
+    """A token's claims, unverified; named by its file or number and fingerprint, never the token."""
+    from jwtgate.cli.token_arg import read_token_arg
+    from jwtgate.lint.base import ClaimSample
+    from jwtgate.tokens.compact import parse_token
+
+    name = arg[1:] if arg.startswith("@") else f"--token #{number}"
+    try:
+        parsed = parse_token(read_token_arg(arg))
+    except UsageError:
+        raise
+    except JwtgateError as err:  # a malformed token is bad input here (exit 2), not a refused token
+        raise UsageError(f"{name}: {err.message}", hint=err.hint) from None
+    return ClaimSample(f"{name} (fingerprint {parsed.fingerprint})", parsed.claims)
 
 
 def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, samples: list[ClaimSample],

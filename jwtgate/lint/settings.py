@@ -98,26 +98,19 @@ def config_controls(policy: Policy, defaults: Mapping[str, Severity]) -> tuple[l
     ``defaults`` maps every rule code to its default severity.
     """
     codes = list(defaults)
-    controls: list[Control] = []
-    problems: list[Finding] = []
+    start = Location(policy.file, 1, 1)
+    entries: list[Control | Finding] = []
     for i, value in enumerate(policy.settings.lint_ignore):
-        loc = policy.where(f"jwtgate.lint.ignore[{i}]") or policy.where("jwtgate.lint") or Location(policy.file, 1, 1)
+        loc = policy.where(f"jwtgate.lint.ignore[{i}]") or policy.where("jwtgate.lint") or start
         p = value.strip().upper()
-        if not _covers_known(p, codes):
-            problems.append(_unknown_code(value, "jwtgate.lint.ignore", loc, codes))
-            continue
-        control = Control(p, None, None, "jwtgate.lint.ignore", loc)
-        problems.extend(_needs_reason(control, defaults))
-        controls.append(control)
+        entries.append(Control(p, None, None, "jwtgate.lint.ignore", loc) if _covers_known(p, codes)
+                       else _unknown_code(value, "jwtgate.lint.ignore", loc, codes))
     for key, raw in policy.settings.lint_severity.items():
-        loc = policy.where(f"jwtgate.lint.severity.{key}") or Location(policy.file, 1, 1)
-        control_or_problem = _severity_entry(str(key), raw, loc, codes)
-        if isinstance(control_or_problem, Finding):
-            problems.append(control_or_problem)
-        else:
-            problems.extend(_needs_reason(control_or_problem, defaults))
-            controls.append(control_or_problem)
-    return controls, problems
+        loc = policy.where(f"jwtgate.lint.severity.{key}") or start
+        entries.append(_severity_entry(str(key), raw, loc, codes))
+    controls = [e for e in entries if isinstance(e, Control)]
+    problems = [e for e in entries if isinstance(e, Finding)]
+    return controls, [*problems, *(f for c in controls for f in _needs_reason(c, defaults))]
 
 
 def _severity_entry(key: str, raw: Any, loc: Location, codes: Sequence[str]) -> Control | Finding:
@@ -153,6 +146,6 @@ def _needs_reason(control: Control, defaults: Mapping[str, Severity]) -> Iterato
         yield Finding("JG014", "warning",
                       f"{control.source} {what} security rule{'s' if len(blocked) > 1 else ''} "
                       f"{', '.join(blocked)} without a reason, so not for {'them' if len(blocked) > 1 else 'it'}",
-                      control.location or Location("", 1, 1),
+                      control.location or Location("<command line>", 1, 1),
                       f"under jwtgate.lint.severity write {blocked[0]}: {{level: warning, reason: why it is "
                       "fine here}")
