@@ -84,3 +84,17 @@ def test_the_readme_recipe_is_a_valid_config_for_this_hook(tmp_path: Path) -> No
     for cmd, path in (("validate-config", config), ("validate-manifest", ROOT / ".pre-commit-hooks.yaml")):
         result = subprocess.run([*PRE_COMMIT, cmd, str(path)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("path", "linted"), [
+    ("config.yaml", True), ("proxy_config.yaml", True), ("proxy-config.yml", True), ("litellm.yaml", True),
+    ("deploy/litellm-config.yml", True), ("k8s/litellm_proxy.yaml", True), ("mkdocs.yml", False),
+    (".github/workflows/ci.yaml", False), ("helm/values.yaml", False), ("app/config.json", False),
+    ("sample_configs/tests/keycloak.yaml", False),
+])
+def test_the_hook_files_pattern(path: str, linted: bool) -> None:
+    from ruamel.yaml import YAML
+
+    (hook,) = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert (hook["id"], hook["entry"]) == ("jwtgate-lint", "jwtgate lint")
+    assert bool(re.search(hook["files"], path)) is linted
