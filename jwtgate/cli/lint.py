@@ -166,8 +166,8 @@ def _emit(findings: list[Finding], suppressed: list[Suppressed], errors: list[Fi
     elif fmt is LintFormat.gitlab:
         typer.echo(render.render_gitlab(findings))
     elif fmt is LintFormat.github:
-        if findings or errors:
-            typer.echo(render.render_github(findings, errors))
+        if findings or errors or suppressed:
+            typer.echo(render.render_github(findings, errors, suppressed))
     else:
         if findings:
             typer.echo(render.render_text(findings))

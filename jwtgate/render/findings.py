@@ -189,10 +189,16 @@ def github_line(f: Finding) -> str:
     return f"::{GITHUB_COMMAND[f.severity]} {props}::{_gh_data(f.message + hint)}"
 
 
-def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = ()) -> str:
-    """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none)."""
+def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = (),
+                  suppressed: Sequence[Suppressed] = ()) -> str:
+    """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none), and one
+    notice counting the suppressed findings (annotating each would put them back on the pull request)."""
     lines = [f"::error file={_gh_prop(e.file)},title={_gh_prop(e.code)}::{_gh_data(e.message)}" for e in errors]
-    return "\n".join([*lines, *(github_line(f) for f in _sorted(findings))])
+    lines += [github_line(f) for f in _sorted(findings)]
+    if suppressed:
+        lines.append(f"::notice title=jwtgate lint::{_plural(len(suppressed), 'finding')} suppressed "
+                     "(jwtgate lint -v lists them with why)")
+    return "\n".join(lines)
 
 
 def render_gitlab(findings: Sequence[Finding]) -> str:

@@ -195,3 +195,8 @@ def test_gitlab_code_quality_report() -> None:
     twice = json.loads(render.render_gitlab([FINDINGS[1], moved]))
     assert twice[0]["fingerprint"] != twice[1]["fingerprint"]
     assert render.render_gitlab([]) == "[]"
+
+
+def test_github_counts_suppressed_findings_in_one_notice() -> None:
+    lines = render.render_github([], (), SUPPRESSED).splitlines()
+    assert lines == ["::notice title=jwtgate lint::3 findings suppressed (jwtgate lint -v lists them with why)"]
