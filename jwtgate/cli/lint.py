@@ -90,10 +90,11 @@ def _split(values: list[str]) -> list[str]:
 def _today(now: str | None) -> date:
     from datetime import UTC, datetime
 
+    if now is None:
+        return datetime.now(UTC).date()
     from jwtgate.timefmt import parse_instant
 
-    instant = parse_instant(now) if now is not None else datetime.now(UTC).timestamp()
-    return datetime.fromtimestamp(instant, UTC).date()
+    return datetime.fromtimestamp(parse_instant(now), UTC).date()
 
 
 def _samples(claims: list[str], tokens: list[str]) -> list[ClaimSample]:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from jwtgate.lint.base import CLAIM_PATH_KEYS, JWT, ClaimSample, LintContext, rule
 from jwtgate.model import Finding
 from jwtgate.policy.claims import PathStop, path_stop
-from jwtgate.policy.decision import issuer_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +24,8 @@ class _Read:
 
 def _reads(ctx: LintContext, sample: ClaimSample) -> Iterator[_Read]:
     """The claim paths a token like ``sample`` is read with."""
+    from jwtgate.policy.decision import issuer_config  # only with samples: lint's start-up stays light
+
     cfg = issuer_config(ctx.policy, sample.claims)
     raw = ctx.policy.jwt.raw
     for key in CLAIM_PATH_KEYS:

@@ -7,7 +7,6 @@ JSON (``suppressed``) and SARIF (``suppressions``); text counts them (``suppress
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
@@ -205,6 +204,8 @@ def render_gitlab(findings: Sequence[Finding]) -> str:
     """GitLab code quality (a Code Climate JSON array): description, check_name, fingerprint, severity,
     location.path and location.lines.begin. The fingerprint leaves out the line, so a finding keeps its
     identity when lines above it move; equal findings in one file are told apart by a counter."""
+    import hashlib
+
     seen: dict[str, int] = {}
     issues = []
     for f in _sorted(findings):
