@@ -122,6 +122,7 @@ class KeyStoreOptions:
     stale_ttl: float = 3600.0
     cooldown: float = 30.0
     limits: FetchLimits = field(default_factory=FetchLimits)
+    kid_retry: float = 5.0  # a kid a fetched set lacked is refetched for only once the set is this old
 
     @classmethod
     def from_policy(cls, policy: Policy) -> KeyStoreOptions:

@@ -54,6 +54,11 @@ __all__ = [
     "sources_for_policy",
 ]
 MAX_WARNINGS = 200
+MAX_MISSING = 1000  # kids remembered as missing per source (a flood adds at most one per cooldown)
+
+
+def _within(since: float | None, now: float, seconds: float) -> bool:
+    return since is not None and now < since + seconds
 
 
 @dataclass
@@ -63,7 +68,8 @@ class _State:
     origin: Origin = "memory"
     last_attempt: float | None = None
     failure: KeySourceError | None = None
-    missing: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, float] = field(default_factory=dict)  # kid -> when a fetched set lacked it
+    kid_refetch: float | None = None  # when the last unknown-kid refetch started (one per cooldown)
     disk_checked: float | None = None
 
 
@@ -118,7 +124,7 @@ class KeyStore:
             return self._refresh(source, issuer)
 
     def refresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
-        """True when ``kid`` is (now) in the set; refetches at most once per source per cooldown.
+        """True when ``kid`` is (now) in the set, after at most one refetch (see ``_kid_decision``).
 
         Callers queue on the source's lock, so threads arriving during a refetch wait for it and reuse it.
         """
@@ -291,21 +297,33 @@ class KeyStore:
         )
 
     def _kid_decision(self, source: str, kid: str, issuer: str | None) -> bool | None:
+        """True/False when the answer is known without a fetch; None when an unknown-kid refetch is due.
+
+        A rotation is picked up at once: the first unknown kid refetches even right after a fetch. A flood
+        of made-up kids costs at most one fetch per cooldown (one refetch budget per source per cooldown),
+        a failing source is not retried inside its cooldown, and a kid that a fetched set already lacked
+        (a retired key, a kid that missed a refetch) is retried only once the set is ``kid_retry`` old.
+        """
         state = self._load(source, issuer)
         now = self.clock()
         if any(k.kid == kid for k in state.keys):
             return True
-        if self.offline or state.missing.get(kid, float("-inf")) > now:
+        if self.offline or _within(state.kid_refetch, now, self.options.cooldown):
             return False
-        if state.last_attempt is not None and now < state.last_attempt + self.options.cooldown:
+        if state.failure is not None and _within(state.last_attempt, now, self.options.cooldown):
             return False
+        if kid in state.missing and _within(state.last_attempt, now, self.options.kid_retry):
+            return False
+        state.kid_refetch = now
         return None
 
     def _kid_after(self, source: str, kid: str) -> bool:
         state = self._state(source)
         if any(k.kid == kid for k in state.keys):
             return True
-        state.missing[kid] = self.clock() + self.options.cooldown
+        state.missing.setdefault(kid, self.clock())
+        if len(state.missing) > MAX_MISSING:
+            del state.missing[next(iter(state.missing))]
         return False
 
     def _require_online(self, source: str) -> None:
@@ -321,11 +339,14 @@ class KeyStore:
 
     def _succeeded(self, source: str, result: tuple[CacheEntry, tuple[VerificationKey, ...]]) -> KeySetInfo:
         state = self._state(source)
+        now, before = self.clock(), {k.kid for k in state.keys if k.kid is not None}
         state.entry, state.keys = result
         self.generation += 1
         state.origin = "file" if source_kind(source) == "file" else "network"
         state.failure = None
-        state.missing = {k: t for k, t in state.missing.items() if not any(x.kid == k for x in state.keys)}
+        served = {k.kid for k in state.keys}
+        retired = dict.fromkeys(before - served, now)
+        state.missing = {k: t for k, t in {**state.missing, **retired}.items() if k not in served}
         if state.origin == "network":
             self.disk.save(state.entry, self.warnings)
         return self._info(source, state)

@@ -151,8 +151,10 @@ def _kid_not_found(kid: str, keys: Sequence[VerificationKey]) -> TokenError:
     )
     return _fail(
         "key.not_found",
-        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; if the issuer rotated its "
-        "keys, refetch them (jwtgate jwks fetch), else the token was not issued by a trusted issuer",
+        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; an unknown kid makes jwtgate "
+        "refetch the key set by itself (at most once per source per key_refetch_cooldown, also in a "
+        "running serve), so a key the issuer has published is picked up without a restart: if this kid "
+        "is new, retry after the cooldown, else the token was not issued by a trusted issuer",
     )
 
 
