@@ -151,10 +151,9 @@ def _kid_not_found(kid: str, keys: Sequence[VerificationKey]) -> TokenError:
     )
     return _fail(
         "key.not_found",
-        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; an unknown kid makes jwtgate "
-        "refetch the key set by itself (at most once per source per key_refetch_cooldown, also in a "
-        "running serve), so a key the issuer has published is picked up without a restart: if this kid "
-        "is new, retry after the cooldown, else the token was not issued by a trusted issuer",
+        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; jwtgate refetches the set on an "
+        "unknown kid (in serve too, at most once per source per key_refetch_cooldown), so a newly published "
+        "key needs no restart: retry after the cooldown; else the token was not issued by a trusted issuer",
     )
 
 

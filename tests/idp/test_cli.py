@@ -1,0 +1,110 @@
+"""The CLI against a real OpenID Connect provider (oidc-provider): discovery, ``jwks fetch|show``, tokens it
+issued through ``check-token`` and ``explain --token``, each signature algorithm and both role shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from jwtgate.cli.app import app
+from tests.idp.oidc import OidcProvider, gateway_config
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Any:
+    runner = CliRunner()
+    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path / "cache"), "JWT_PUBLIC_KEY_URL": ""}
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(app, list(args), env=env)
+
+    return invoke
+
+
+@pytest.fixture
+def config(tmp_path: Path, shared_idp: OidcProvider) -> Path:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(gateway_config(shared_idp.issuer))
+    return path
+
+
+def test_config_for_the_provider_lints_clean(run: Any, config: Path) -> None:
+    result = run("lint", str(config))
+    assert (result.exit_code, result.stdout) == (0, "")
+
+
+def test_jwks_fetch_discovers_the_provider_then_show_reads_the_cache(
+    run: Any, config: Path, shared_idp: OidcProvider
+) -> None:
+    fetched = run("jwks", "fetch", "--config", str(config), "--format", "json")
+    assert fetched.exit_code == 0, fetched.stderr
+    doc = json.loads(fetched.stdout)
+    source = doc["sources"][0]
+    assert (source["source"], source["jwks_url"], source["issuer"]) == (
+        shared_idp.discovery, f"{shared_idp.issuer}/jwks", shared_idp.issuer)
+    assert [(k["kid"], k["kty"], k["usable"]) for k in source["keys"]] == [("rsa-1", "RSA", True),
+                                                                           ("ec-1", "EC", True)]
+    shown = run("jwks", "show")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout.splitlines()[0].startswith(f"{shared_idp.discovery} -> {shared_idp.issuer}/jwks (fetched")
+    assert "rsa-1" in shown.stdout and "ec-1" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("client", "resource", "alg"),
+    [
+        pytest.param("nested-client", "urn:jwtgate:rs256", "RS256", id="rs256-keycloak-style-roles"),
+        pytest.param("nested-client", "urn:jwtgate:ps256", "PS256", id="ps256"),
+        pytest.param("nested-client", "urn:jwtgate:es256", "ES256", id="es256"),
+    ],
+)
+def test_issued_access_token_is_allowed_its_model_only(
+    run: Any, config: Path, shared_idp: OidcProvider, client: str, resource: str, alg: str
+) -> None:
+    token = shared_idp.token(client, resource)
+    allowed = run("check-token", "--config", str(config), "--model", "small", "--format", "json", token)
+    assert allowed.exit_code == 0, allowed.stdout
+    doc = json.loads(allowed.stdout)
+    assert (doc["allowed"], doc["role"], doc["steps"][0]["data"]["header"]["alg"]) == (True, "internal_user", alg)
+    assert doc["steps"][0]["data"]["header"]["typ"] == "at+jwt"
+    denied = run("check-token", "--config", str(config), "--model", "big", token)
+    assert denied.exit_code == 1
+    assert "DENIED [policy.model_not_allowed] internal_user may not use model 'big'" in denied.stdout
+
+
+def test_flat_roles_claim(run: Any, tmp_path: Path, shared_idp: OidcProvider) -> None:
+    flat = tmp_path / "flat.yaml"
+    flat.write_text(gateway_config(shared_idp.issuer, roles_field="roles"))
+    result = run("check-token", "--config", str(flat), "--model", "small", shared_idp.token("flat-client"))
+    assert result.exit_code == 0, result.stdout
+    assert "'roles' has 'gateway-user' -> internal_user" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("client", "resource", "code"),
+    [
+        pytest.param("nested-client", "urn:jwtgate:other", "token.audience_mismatch", id="token-for-another-api"),
+        pytest.param("bare-client", None, "policy.no_role", id="client-without-roles"),
+    ],
+)
+def test_issued_token_refused_with_its_reason(
+    run: Any, config: Path, shared_idp: OidcProvider, client: str, resource: str | None, code: str
+) -> None:
+    result = run("check-token", "--config", str(config), "--model", "small", "--format", "json",
+                 shared_idp.token(client, resource))
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["reason"]["code"] == code
+
+
+def test_explain_token_traces_a_verified_provider_token(run: Any, config: Path, shared_idp: OidcProvider) -> None:
+    result = run("explain", "--config", str(config), "--token", shared_idp.token("nested-client", "urn:jwtgate:es256"),
+                 "--model", "small")
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == "VERIFIED token" and "decision: ALLOW as internal_user" in lines
+    assert any("ES256 signature is valid" in line for line in lines)
+    assert any(f"iss = '{shared_idp.issuer}'" in line for line in lines)
