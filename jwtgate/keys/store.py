@@ -115,13 +115,16 @@ class KeyStore:
             return self._plan(source, issuer) or self._refresh(source, issuer)
 
     def refresh(self, source: str, *, issuer: str | None = None) -> KeySetInfo:
-        """Fetch now (conditionally, with the cached ETag), whatever the cache says (``jwks fetch``)."""
+        """Fetch now (conditionally, with the cached ETag), whatever the cache says (``jwks fetch``).
+
+        A failed fetch raises its error even when a cached set could still serve (``cached`` says so).
+        """
         self._require_online(source)
         with self._lock(source):
             state = self._load(source, issuer)
             if state.entry is not None:  # rediscover too: the jwks_uri may have moved
                 state.entry = replace(state.entry, discovered_at=None)
-            return self._refresh(source, issuer)
+            return self._refresh(source, issuer, serve_stale=False)
 
     def refresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
         """True when ``kid`` is (now) in the set, after at most one refetch (see ``_kid_decision``).
@@ -249,6 +252,7 @@ class KeyStore:
             self.clock() >= entry.expires_at,
             origin or state.origin,
             entry.issuer,
+            float("inf") if source_kind(source) == "file" else entry.expires_at + self.options.stale_ttl,
         )
 
     def _plan(self, source: str, issuer: str | None) -> KeySetInfo | None:
@@ -351,19 +355,22 @@ class KeyStore:
             self.disk.save(state.entry, self.warnings)
         return self._info(source, state)
 
-    def _failed(self, source: str, err: KeySourceError) -> KeySetInfo:
+    def _failed(self, source: str, err: KeySourceError, *, serve_stale: bool = True) -> KeySetInfo:
         state = self._state(source)
         state.failure = err
-        if state.entry is not None:
-            self._warn(f"refreshing keys for {source} failed: {err}; serving the cached set")
-        return self._stale_or_raise(source, state, err)
+        if not serve_stale:
+            raise err
+        info = self._stale_or_raise(source, state, err)  # raises past the stale window: no "serving" then
+        self._warn(f"refreshing keys for {source} failed: {err}; serving the cached set (stale until "
+                   f"{ago(info.stale_until - self.clock())} from now)")
+        return info
 
-    def _refresh(self, source: str, issuer: str | None) -> KeySetInfo:
+    def _refresh(self, source: str, issuer: str | None, *, serve_stale: bool = True) -> KeySetInfo:
         state = self._begin(source)
         try:
             result = self._drive(refresh_steps(source, issuer, state.entry, self.options, self.clock))
         except KeySourceError as err:
-            return self._failed(source, err)
+            return self._failed(source, err, serve_stale=serve_stale)
         return self._succeeded(source, result)
 
     def _refresh_quietly(self, source: str, issuer: str | None) -> None:

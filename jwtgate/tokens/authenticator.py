@@ -153,8 +153,13 @@ class Authenticator:
             age = max(0.0, self.clock() - info.fetched_at)
             status: StepStatus = "warn" if info.stale else "ok"
             steps.append(Step("keys", status, f"{len(info.keys)} key(s) from {source} (age {age:.0f} s"
-                              + (", STALE: the source is failing" if info.stale else "") + ")"))
+                              + (f", {self._why_stale()}" if info.stale else "") + ")"))
         return keys
+
+    def _why_stale(self) -> str:
+        if self.store.offline:
+            return "STALE: expired, used offline inside the stale window (nothing was fetched)"
+        return "STALE: the source is failing; served inside the stale window"
 
     def _verify(self, parsed: ParsedToken, keys: list[VerificationKey], trust: Trust, now: float,
                 steps: list[Step]) -> VerifiedToken:

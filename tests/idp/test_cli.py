@@ -4,6 +4,7 @@ issued through ``check-token`` and ``explain --token``, each signature algorithm
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,82 @@ def test_explain_token_traces_a_verified_provider_token(run: Any, config: Path, 
     assert lines[0] == "VERIFIED token" and "decision: ALLOW as internal_user" in lines
     assert any("ES256 signature is valid" in line for line in lines)
     assert any(f"iss = '{shared_idp.issuer}'" in line for line in lines)
+
+
+# --- the provider goes down: honest exit codes and messages (cache rules: ttl 60 s, stale window 60 s) ---
+
+
+@pytest.fixture
+def short_config(tmp_path: Path, idp: OidcProvider) -> Path:
+    path = tmp_path / "short.yaml"
+    path.write_text(gateway_config(idp.issuer, ttl=60, stale_ttl=60))
+    return path
+
+
+def _age_cache(cache: Path, seconds: float) -> None:
+    """Move every cache entry's fetch and expiry ``seconds`` into the past (as if fetched that long ago)."""
+    for entry in cache.glob("*.json"):
+        doc = json.loads(entry.read_text())
+        doc["fetched_at"] -= seconds
+        doc["expires_at"] -= seconds
+        entry.write_text(json.dumps(doc))
+
+
+def test_failed_fetch_is_exit_1_whatever_the_cache_holds(run: Any, short_config: Path, idp: OidcProvider,
+                                                         tmp_path: Path) -> None:
+    assert run("jwks", "fetch", "--config", str(short_config)).exit_code == 0
+    idp.stop()
+    fresh = run("jwks", "fetch", "--config", str(short_config), "--format", "json")
+    assert fresh.exit_code == 1
+    source = json.loads(fresh.stdout)["sources"][0]
+    assert (source["ok"], source["error"]["code"]) == (False, "jwks.unavailable")
+    assert (source["cached"]["usable"], source["cached"]["stale"]) == (True, False)
+    _age_cache(tmp_path / "cache", 90)  # past the key lifetime, inside the stale window
+    stale = run("jwks", "fetch", "--config", str(short_config))
+    assert stale.exit_code == 1 and stale.stdout == ""
+    assert f"error: {idp.discovery}: " in stale.stderr
+    assert re.search(r"note: \S+: the cached set \(fetched 9\d s ago\) is still used, stale, for \d+ s more",
+                     stale.stderr), stale.stderr
+    _age_cache(tmp_path / "cache", 60)  # past the stale window
+    gone = run("jwks", "fetch", "--config", str(short_config), "--format", "json")
+    assert gone.exit_code == 1
+    assert json.loads(gone.stdout)["sources"][0]["cached"]["usable"] is False
+
+
+def test_check_token_past_the_stale_window_says_one_true_thing(run: Any, short_config: Path, idp: OidcProvider,
+                                                               tmp_path: Path) -> None:
+    token = idp.token("nested-client")
+    assert run("check-token", "--config", str(short_config), "--model", "small", token).exit_code == 0
+    idp.stop()
+    _age_cache(tmp_path / "cache", 90)  # expired 30 s ago: inside the 60 s stale window
+    stale = run("check-token", "--config", str(short_config), "--model", "small", token)
+    assert stale.exit_code == 0, stale.stdout
+    assert "STALE: the source is failing; served inside the stale window" in stale.stdout
+    _age_cache(tmp_path / "cache", 60)  # expired 90 s ago: past the window
+    result = run("check-token", "--config", str(short_config), "--model", "small", token)
+    assert result.exit_code == 1
+    assert "DENIED [jwks.unavailable]" in result.stdout
+    assert "serving the cached set" not in result.stdout + result.stderr
+
+
+def test_offline_inside_the_stale_window_says_nothing_was_fetched(run: Any, short_config: Path,
+                                                                  idp: OidcProvider, tmp_path: Path) -> None:
+    token = idp.token("nested-client")
+    assert run("jwks", "fetch", "--config", str(short_config)).exit_code == 0
+    _age_cache(tmp_path / "cache", 90)
+    result = run("check-token", "--config", str(short_config), "--model", "small", "--offline", token)
+    assert result.exit_code == 0, result.stdout
+    assert "used offline inside the stale window (nothing was fetched)" in result.stdout
+    assert "failing" not in result.stdout
+
+
+def test_show_past_the_stale_window_does_not_call_the_keys_usable(run: Any, short_config: Path,
+                                                                   tmp_path: Path) -> None:
+    assert run("jwks", "fetch", "--config", str(short_config)).exit_code == 0
+    _age_cache(tmp_path / "cache", 150)
+    shown = run("jwks", "show", "--config", str(short_config))
+    assert shown.exit_code == 1
+    assert "PAST THE STALE WINDOW: not used" in shown.stdout.splitlines()[0]
+    assert " yes" not in shown.stdout and "no: the set is past its stale window" in shown.stdout
+    doc = json.loads(run("jwks", "show", "--config", str(short_config), "--format", "json").stdout)
+    assert doc["sources"][0]["usable"] is False
