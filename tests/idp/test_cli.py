@@ -188,3 +188,29 @@ def test_show_past_the_stale_window_does_not_call_the_keys_usable(run: Any, shor
     assert " yes" not in shown.stdout and "no: the set is past its stale window" in shown.stdout
     doc = json.loads(run("jwks", "show", "--config", str(short_config), "--format", "json").stdout)
     assert doc["sources"][0]["usable"] is False
+
+
+@pytest.mark.parametrize(
+    ("roles_field", "client", "says"),
+    [
+        pytest.param("resource_access.llm_gateway.roles", "nested-client",
+                     "claim 'resource_access.llm_gateway.roles' is absent: the path stops at segment 'llm_gateway': "
+                     "no 'llm_gateway' inside 'resource_access', which has ['llm-gateway']; did you mean "
+                     "'resource_access.llm-gateway.roles'?", id="typo-underscore-for-dash"),
+        pytest.param("resource_access.llm-gateway.roles", "flat-client",
+                     "claim 'resource_access.llm-gateway.roles' is absent: the path stops at segment "
+                     "'resource_access': no 'resource_access' at the top level, which has ['roles', ",
+                     id="token-without-resource-access"),
+    ],
+)
+def test_trace_names_where_the_roles_path_stopped(run: Any, tmp_path: Path, shared_idp: OidcProvider,
+                                                  roles_field: str, client: str, says: str) -> None:
+    config = tmp_path / "roles.yaml"
+    config.write_text(gateway_config(shared_idp.issuer, roles_field=roles_field))
+    token = shared_idp.token(client)
+    checked = run("check-token", "--config", str(config), "--model", "small", token)
+    assert checked.exit_code == 1
+    assert says in checked.stdout
+    explained = run("explain", "--config", str(config), "--token", token, "--format", "json")
+    step = next(s for s in json.loads(explained.stdout)["steps"] if "path_stop" in s.get("data", {}))
+    assert says in step["detail"] and step["status"] == "warn"
