@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
 from jwtgate.model import Policy, Step, StepStatus, TokenRules, VerificationKey, VerifiedToken
@@ -71,8 +72,11 @@ def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: floa
     return tuple(trusts)
 
 
-def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
-    """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse."""
+def select_trust(trusts: Sequence[Trust], claims: dict[str, Any], unset_issuers: Sequence[str] = ()) -> Trust:
+    """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse.
+
+    ``unset_issuers``: variables of issuers entries dropped because they are unset (named in the refusal).
+    """
     iss = claims.get("iss")
     for trust in trusts:
         if trust.scoped and trust.rules.issuer == iss:
@@ -80,6 +84,9 @@ def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
     for trust in trusts:
         if not trust.scoped:
             return trust
+    if not trusts and unset_issuers:
+        why, fix = unset_issuers_text(unset_issuers)
+        raise KeySourceError(f"no key source is configured: {why}", code="jwks.not_configured", hint=fix)
     if not trusts:
         raise KeySourceError("no key source is configured: set issuers[].jwks_url, JWT_PUBLIC_KEY_URL, "
                              "jwtgate.jwks, or pass --jwks", code="jwks.not_configured")
@@ -123,7 +130,7 @@ class Authenticator:
         rules: TokenRules | None = None
         try:
             parsed = self._parse(token, steps)
-            trust = select_trust(self.trusts, parsed.claims)
+            trust = select_trust(self.trusts, parsed.claims, self.policy.jwt.unset_issuers)
             rules = trust.rules
             steps.append(_trust_step(trust))
             keys = self._keys(trust, steps)
@@ -190,7 +197,7 @@ class Authenticator:
         from jwtgate.tokens.verify import parse_token, verify_token
 
         parsed = parse_token(token, max_bytes=self.policy.settings.max_token_bytes)
-        trust = select_trust(self.trusts, parsed.claims)
+        trust = select_trust(self.trusts, parsed.claims, self.policy.jwt.unset_issuers)
         keys = await self._akeys(trust)
         try:
             verified = verify_token(parsed, keys, trust.rules, now=now, hmac_secret=self.hmac_secret)
@@ -211,7 +218,7 @@ class Authenticator:
         k = hit.key
         if k.kty == "oct":  # the configured HMAC secret: changes only with the config, which clears the cache
             return True
-        trust = select_trust(self.trusts, hit.claims)
+        trust = select_trust(self.trusts, hit.claims, self.policy.jwt.unset_issuers)
         served = self._served.get(id(trust))
         if served is None or served[0] != self.store.generation or now >= served[1]:
             served = await self._served_keys(trust)
