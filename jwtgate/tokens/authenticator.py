@@ -16,6 +16,7 @@ from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
 from jwtgate.model import Policy, Step, StepStatus, TokenRules, VerificationKey, VerifiedToken
+from jwtgate.tokens.hints import issuer_hint
 
 if TYPE_CHECKING:
     from jwtgate.keys.store import KeyStore
@@ -90,8 +91,10 @@ def select_trust(trusts: Sequence[Trust], claims: dict[str, Any], unset_issuers:
     if not trusts:
         raise KeySourceError("no key source is configured: set issuers[].jwks_url, JWT_PUBLIC_KEY_URL, "
                              "jwtgate.jwks, or pass --jwks", code="jwks.not_configured")
-    known = ", ".join(repr(t.rules.issuer) for t in trusts)
-    raise TokenError(f"issuer {iss!r} is not a configured issuer (configured: {known})", code="token.issuer_unknown")
+    known = [t.rules.issuer for t in trusts if t.rules.issuer is not None]
+    near = issuer_hint(iss, known)
+    raise TokenError(f"issuer {iss!r} is not a configured issuer (configured: {', '.join(map(repr, known))})"
+                     + (f"; {near}" if near else ""), code="token.issuer_unknown")
 
 
 _Served = tuple[int, float, frozenset[tuple[str | None, str]]]  # (store generation, valid until, kid+thumbprint)
