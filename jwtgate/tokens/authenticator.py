@@ -16,7 +16,7 @@ from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
 from jwtgate.model import Policy, Step, StepStatus, TokenRules, VerificationKey, VerifiedToken
-from jwtgate.tokens.hints import issuer_hint
+from jwtgate.tokens.hints import id_token_hint, issuer_hint
 
 if TYPE_CHECKING:
     from jwtgate.keys.store import KeyStore
@@ -280,6 +280,10 @@ def _success_steps(verified: VerifiedToken, rules: TokenRules | None, now: float
                           "this identity provider is accepted (set JWT_AUDIENCE or issuers[].audience)"))
     else:
         steps.append(Step("audience", "ok", f"aud contains one of {list(rules.audiences)}"))
+    id_token = id_token_hint(verified.header, verified.claims)
+    if id_token is not None:  # accepted (its aud is configured), but an API should be sent access tokens
+        steps.append(Step("token", "warn", f"{id_token} (the configured audience is that client id, so it passed; "
+                          "LiteLLM accepts it too)"))
     return steps
 
 
