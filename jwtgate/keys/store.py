@@ -310,7 +310,7 @@ class KeyStore:
         """
         state = self._load(source, issuer)
         now = self.clock()
-        if any(k.kid == kid for k in state.keys):
+        if any(k.kid == kid and k.usable for k in state.keys):
             return True
         if self.offline or _within(state.kid_refetch, now, self.options.cooldown):
             return False
@@ -323,7 +323,7 @@ class KeyStore:
 
     def _kid_after(self, source: str, kid: str) -> bool:
         state = self._state(source)
-        if any(k.kid == kid for k in state.keys):
+        if any(k.kid == kid and k.usable for k in state.keys):
             return True
         state.missing.setdefault(kid, self.clock())
         if len(state.missing) > MAX_MISSING:

@@ -380,6 +380,18 @@ def test_retired_kid_is_not_refetched_for_right_after_the_set_dropped_it(
     assert idp.count("/jwks") == 3  # later it is worth one look (the IdP may have put it back)
 
 
+def test_a_kid_whose_key_is_unusable_counts_as_missing(
+    idp: IdP, clock: FakeClock, make_store: Callable[..., KeyStore]
+) -> None:
+    idp.set_jwks("/jwks", [rsa_jwk("weak", bits=1024)])
+    store = make_store()
+    store.get_keys(idp.url("/jwks"))
+    idp.set_jwks("/jwks", [rsa_jwk("weak")])  # the IdP replaces the weak key under the same kid
+    assert store.refresh_for_unknown_kid(idp.url("/jwks"), "weak") is True
+    key = store.get_keys(idp.url("/jwks")).find("weak")
+    assert idp.count("/jwks") == 2 and key is not None and key.usable
+
+
 def test_concurrent_threads_share_one_unknown_kid_refetch(
     idp: IdP, clock: FakeClock, make_store: Callable[..., KeyStore]
 ) -> None:
