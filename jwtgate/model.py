@@ -161,6 +161,7 @@ class JwtAuth:
     public_key_stale_ttl: float
     issuers: tuple[IssuerConfig, ...]
     raw: dict[str, Any]
+    unset_issuers: tuple[str, ...] = ()  # variables of issuers entries dropped: issuer is an unset os.environ/
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,16 @@ def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str,
     assert "no upstream for ['gpt-4o', 'o1-secret']" in result.stderr
 
 
+def test_an_unset_api_base_variable_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
+    config = write_policy(tmp_path / "c.yaml", "os.environ/LLAMA_BASE", keys.jwks_path).read_text()
+    (tmp_path / "c.yaml").write_text(config.replace("os.environ/LLAMA_BASE/v1", "os.environ/LLAMA_BASE"))
+    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(
+        app, ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"])
+    assert result.exit_code == 2
+    assert re.search(r"c\.yaml:8:7: JG307 error: .*LLAMA_BASE", result.stderr)
+    assert "not starting" in result.stderr
+
+
 class Served:
     """A `jwtgate serve` subprocess whose stderr lines are read on a thread (every wait bounded)."""
 
