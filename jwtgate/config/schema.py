@@ -188,6 +188,18 @@ SERVE = Schema(
     },
 )
 
+LINT_LEVELS = ("error", "warning", "info")
+
+# jwtgate.lint: project settings of ``jwtgate lint``. severity values are a level or {level, reason};
+# lint/settings.py checks codes and levels (it knows the rules).
+LINT = Schema(
+    "jwtgate.lint",
+    {
+        "ignore": Field(STR_LIST, default=()),
+        "severity": Field(MAPPING, items=Schema("jwtgate.lint.severity", closed=False)),
+    },
+)
+
 JWTGATE = Schema(
     "jwtgate",
     {
@@ -203,6 +215,7 @@ JWTGATE = Schema(
         "jwks": Field(STR_LIST),
         "insecure_skip_audience": Field(BOOL, default=False),
         "serve": Field(MAPPING, items=SERVE),
+        "lint": Field(MAPPING, items=LINT),
     },
 )
 
@@ -248,3 +261,7 @@ TOP_LEVEL_KNOWN = (
     "vector_store_registry", "assistant_settings", "finetune_settings", "files_settings", "prompts",
     "callback_settings", "agents", "pass_through_endpoints", "model_group_settings",
 )
+
+# The top-level keys of a ``jwtgate test`` file (policy/cases.py); the loader uses them to tell a test
+# file given as a config apart from a config.
+TEST_FILE_KEYS = ("config", "jwks", "cases")

@@ -17,7 +17,7 @@ from typing import Any
 from jwtgate.config.yaml_text import kind_of
 from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Request
 from jwtgate.policy import litellm_claims as lc
-from jwtgate.policy.claims import litellm_lookup_path
+from jwtgate.policy.claims import litellm_lookup_path, path_stop
 from jwtgate.policy.gates import check_request
 from jwtgate.policy.trace import INTERNAL_USER, PROXY_ADMIN, TEAM, Role, Trace
 
@@ -123,8 +123,7 @@ def _allowed_user_role(policy: Policy, claims: Mapping[str, Any], trace: Trace) 
         trace.add("role", "ok", f"'{field_}' has '{hit}', one of user_allowed_roles "
                   f"{list(jwt.user_allowed_roles)} -> internal_user", loc, values=shown)
         return Role(INTERNAL_USER, "user_roles", loc)
-    trace.add("role", "info", f"'{field_}' = {shown}: none is in user_allowed_roles "
-              f"{list(jwt.user_allowed_roles)}", loc, values=shown)
+    _no_match(trace, claims, field_, shown, loc, f"none is in user_allowed_roles {list(jwt.user_allowed_roles)}")
     return None
 
 
@@ -146,10 +145,20 @@ def _mapped_role(policy: Policy, claims: Mapping[str, Any], trace: Trace) -> Rol
             trace.add("role", "ok", f"'{field_}' has '{mapping.role}' -> {mapping.internal_role} "
                       "(first matching role_mappings entry)", mapping.location, values=shown)
             return Role(mapping.internal_role, "role_mapping", mapping.location)
-    trace.add("role", "info", f"'{field_}' = {shown}: no role_mappings entry matches",
-              policy.where("general_settings.litellm_jwtauth.role_mappings"), values=shown)
+    _no_match(trace, claims, field_, shown, policy.where("general_settings.litellm_jwtauth.role_mappings"),
+              "no role_mappings entry matches")
     trace.add("role", "info", "no gateway role: no admin scope, team id, user id or role mapping matched")
     return Role(None, "none")
+
+
+def _no_match(trace: Trace, claims: Mapping[str, Any], path: str, values: list[str], where: Location | None,
+              what: str) -> None:
+    """The role step when a roles claim matched nothing; an absent claim says where its path stopped."""
+    stop = path_stop(claims, litellm_lookup_path(path)) if not values else None
+    if stop is None:
+        trace.add("role", "info", f"'{path}' = {values}: {what}", where, values=values)
+    else:
+        trace.add("role", "warn", f"{stop.describe()} (so {what})", where, values=[], path_stop=stop.as_dict())
 
 
 def _note_string_claim(value: Any, field_: str, trace: Trace) -> None:

@@ -26,8 +26,6 @@ GOOGLE_ROUTES = GROUPS["google_routes"]
 MAPPED_PASS_THROUGH = GROUPS["mapped_pass_through_routes"]
 INFO_ROUTES = GROUPS["info_routes"]
 SELF_MANAGED_ROUTES = GROUPS["self_managed_routes"]
-# Inference routes: what an LLM client calls.
-INFERENCE_GROUPS = ("openai_routes", "anthropic_routes", "google_routes", "llm_api_routes")
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-z]+)?}")
 _CONVERTORS = {None: "[^/]+", ":str": "[^/]+", ":path": ".*", ":int": "[0-9]+", ":float": r"[0-9]+(\.[0-9]+)?",
@@ -109,12 +107,3 @@ def passed_to_endpoint(path: str) -> bool:
     """Routes LiteLLM's gate lets any caller through to, for the endpoint to check the caller itself."""
     return (path == "/lens" or path.startswith(("/lens/", "/v1/mcp/", "/mcp-rest/"))
             or _access(path, SELF_MANAGED_ROUTES))
-
-
-def is_inference(path: str) -> bool:
-    """An LLM call (chat, completions, embeddings, messages …), as opposed to management or info."""
-    return is_llm_api_route(path)
-
-
-def is_management(path: str) -> bool:
-    return allowed(("management_routes", "global_spend_tracking_routes"), path) and path not in INFO_ROUTES
