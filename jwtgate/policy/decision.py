@@ -19,6 +19,7 @@ from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Requ
 from jwtgate.policy import litellm_claims as lc
 from jwtgate.policy.claims import litellm_lookup_path, path_stop
 from jwtgate.policy.gates import check_request
+from jwtgate.policy.litellm_differences import note as difference_note
 from jwtgate.policy.trace import INTERNAL_USER, PROXY_ADMIN, TEAM, Role, Trace
 
 
@@ -112,10 +113,9 @@ def _allowed_user_role(policy: Policy, claims: Mapping[str, Any], trace: Trace) 
     _, value = read_claim(claims, field_, trace, "user_roles_jwt_field")
     if value is None or jwt.user_allowed_roles is None:
         return None
-    members = lc.iterate(value, f"the '{field_}' claim")
+    members = _members(value, field_, trace)
     if isinstance(members, lc.Unreadable):
         return _unreadable(members)
-    _note_string_claim(value, field_, trace)
     hit = next((v for v in members if v in jwt.user_allowed_roles), None)
     loc = policy.where("general_settings.litellm_jwtauth.user_allowed_roles")
     shown = [str(v) for v in members]
@@ -134,11 +134,10 @@ def _mapped_role(policy: Policy, claims: Mapping[str, Any], trace: Trace) -> Rol
     _, value = read_claim(claims, field_, trace, "roles_jwt_field")
     members: tuple[Any, ...] | lc.Unreadable = ()
     if value:  # LiteLLM: `if not jwt_role: return None`
-        members = lc.iterate(value, f"the '{field_}' claim")
+        members = _members(value, field_, trace)
         members = members if isinstance(members, lc.Unreadable) else lc.hashable(members, f"the '{field_}' claim")
     if isinstance(members, lc.Unreadable):
         return _unreadable(members)
-    _note_string_claim(value, field_, trace)
     shown = [str(v) for v in members]
     for mapping in jwt.role_mappings:
         if mapping.role in members:
@@ -161,12 +160,15 @@ def _no_match(trace: Trace, claims: Mapping[str, Any], path: str, values: list[s
         trace.add("role", "warn", f"{stop.describe()} (so {what})", where, values=[], path_stop=stop.as_dict())
 
 
-def _note_string_claim(value: Any, field_: str, trace: Trace) -> None:
+def _members(value: Any, field_: str, trace: Trace) -> tuple[Any, ...] | lc.Unreadable:
+    """The roles LiteLLM's iteration sees, except an object's keys (LD004); notes a string claim."""
+    if isinstance(value, dict):
+        trace.notes.append(difference_note("LD004", f"'{field_}'"))
+        return ()
     if isinstance(value, str) and len(value) > 1:
         trace.notes.append(f"'{field_}' is a string: LiteLLM (and so jwtgate) reads it character by character, so "
                            "'admin' matches no role named 'admin'; send a list")
-    elif isinstance(value, dict):
-        trace.notes.append(f"'{field_}' is an object: LiteLLM (and so jwtgate) reads only its keys")
+    return lc.iterate(value, f"the '{field_}' claim")
 
 
 def _deny(trace: Trace, reason: Reason, role: Role, models: tuple[str, ...] | None,

@@ -4,7 +4,7 @@ LiteLLM strips a leading ``metadata.`` from every claim path, takes a list's fir
 id only, treats any other present, non-null value (``""``, ``[]``, a mapping, a number) as an id, and
 iterates a roles claim with Python's ``set()``/``for``: a string per character, a mapping by its keys, a
 number not at all (it raises, and the request fails). ``Unreadable`` stands for such a failure: the
-decision denies it, as LiteLLM does.
+decision denies it, as LiteLLM does. (jwtgate reads no roles from a mapping: LD004.)
 """
 
 from __future__ import annotations

@@ -45,6 +45,11 @@ def _object_id_teams(policy: Policy) -> bool:
     return bool(jwt.object_id_jwt_field) and any(m.internal_role == "team" for m in jwt.role_mappings)
 
 
+def _token_shape_only(policy: Policy) -> bool:
+    """Reached by what a token carries, which lint never sees: the trace note is where it shows."""
+    return False
+
+
 def _grants_endpoint_routes(policy: Policy) -> bool:
     """Reported where the file grants such a route to a non-admin (role_permissions or team_allowed_routes)."""
     from jwtgate.policy import routes
@@ -80,6 +85,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         "behind jwtgate, LiteLLM sees the master key, so the endpoint would check the master key's rights, "
         "not the caller's: letting the request through would make every caller an admin there", False,
         _grants_endpoint_routes),
+    Difference(
+        "LD004", "a roles claim that is an object ({\"llm-admin\": 1})",
+        "iterates the object, so its keys count as roles (an object roles claim can map to proxy_admin)",
+        "reads no roles from it (the token maps to no role through that claim)",
+        "an IdP sends roles as a list; keys of an object are a shape confusion (tests/security), and jwtgate "
+        "only denies more. The token's shape, not the config, reaches it, so lint cannot report it",
+        False, _token_shape_only),
 )
 
 BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}

@@ -99,13 +99,14 @@ def compare(scenario: dict[str, Any], lite: dict[str, Any], ours: Answer) -> Dis
     """None when jwtgate agrees with LiteLLM on refusal, role and decision, or the difference is intended."""
     if lite["refused"] or ours.refused:
         return None if lite["refused"] == ours.refused else Disagreement(scenario, "refusal", lite, ours)
-    if lite["role"] != ours.role:
-        return Disagreement(scenario, "role", lite, ours)
-    if lite["needs_db"] or lite["allowed"] == ours.allowed:
+    what = "role" if lite["role"] != ours.role else None
+    if what is None and not lite["needs_db"] and lite["allowed"] != ours.allowed:
+        what = "decision"
+    if what is None:
         return None
     if ours.differences and _explains(ours):
         return None  # an intended difference applies: counted by id, never more permissive without a reason
-    return Disagreement(scenario, "decision", lite, ours)
+    return Disagreement(scenario, what, lite, ours)
 
 
 def _explains(ours: Answer) -> bool:

@@ -226,6 +226,9 @@ REPORTED: tuple[dict[str, Any], ...] = (
                                           "team_allowed_routes": ["/v1/chat/completions"]},
           {"roles": ["t"], "oid": "team-1"}, "/v1/embeddings", "gpt-4o"),
     _case("LD003-self-managed-route", {"user_id_jwt_field": "sub"}, {"sub": "u1"}, "/team/update"),
+    _case("LD004-roles-object", {"roles_jwt_field": "roles", "enforce_rbac": True,
+                                 "role_mappings": [{"role": "admin", "internal_role": "internal_user"}]},
+          {"roles": {"admin": 1}}),
     _case("LD003-mcp-rest", {"user_id_jwt_field": "sub"}, {"sub": "u1"}, "/mcp-rest/servers"),
 )
 
