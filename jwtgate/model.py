@@ -156,7 +156,9 @@ class JwtAuth:
 class ServeSettings:
     """``jwtgate.serve``: how the gateway listens and forwards."""
 
+    mode: str
     upstream: str | None
+    upstream_keys: dict[str, str]  # gateway role -> its upstream credential (resolved)
     upstream_key_env: str | None
     host: str
     port: int

@@ -61,6 +61,9 @@ REASONS: dict[str, str] = {
     "policy.email_domain": "`user_allowed_email_domain` is set and the token's email is not in it",
     "policy.model_required": "`serve`: a model call names no model, and the caller may use only some models",
     "policy.denied": "`serve --hide-reasons`: what a caller sees instead of the `policy.*` detail",
+    "policy.upstream_scope": "`serve`: a route the upstream answers for the credential it is sent with (info, "
+                             "health, key/user/team, spend, management) called by a role with no own upstream key "
+                             "(`jwtgate.serve.upstream_keys`); only proxy_admin may use the shared one (403)",
     "policy.identity_invalid": "`serve`: the verified subject or role cannot be sent upstream in an identity "
                                "header (control characters)",
     # --- the request (serve, before any decision) --------------------------------------------------------

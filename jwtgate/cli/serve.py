@@ -17,6 +17,8 @@ PORT = typer.Option(None, "--port", min=0, max=65535, help="Port to listen on (0
 WORKERS = typer.Option(None, "--workers", min=1, help="Worker processes sharing the socket. [default: 1]")
 JWKS = typer.Option(None, "--jwks", help="Extra key source (JWKS URL, discovery URL or file); repeatable.")
 KEY_ENV = typer.Option(None, "--upstream-key-env", help="Environment variable holding the upstream's API key.")
+MODE = typer.Option(None, "--mode", help="litellm: every request to --upstream (a LiteLLM proxy reading the same "
+                    "config); direct: models with an api_base go there. [jwtgate.serve.mode; default: litellm]")
 HIDE = typer.Option(None, "--hide-reasons/--show-reasons", help="Keep denial details out of responses (logs only).")
 
 
@@ -29,6 +31,7 @@ def serve(
     jwks: list[str] | None = JWKS,
     upstream_key_env: str | None = KEY_ENV,
     hide_reasons: bool | None = HIDE,
+    mode: str | None = MODE,
 ) -> None:
     """Run the gateway: verify the bearer JWT, decide with the policy, forward allowed requests.
 
@@ -36,7 +39,9 @@ def serve(
     SIGHUP re-reads the config (kept when the new one has errors); SIGTERM stops gracefully.
     """
     _require_serve_extra()
+    from jwtgate.config.schema import SERVE_MODES
     from jwtgate.render.findings import render_text
+    from jwtgate.server import startup
     from jwtgate.server.runner import (
         ServeOptions,
         check_upstream,
@@ -47,7 +52,10 @@ def serve(
     )
     from jwtgate.server.state import ConfigRejected
 
-    opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons)
+    if mode is not None and mode not in SERVE_MODES:
+        raise UsageError(f"--mode {mode!r} is not one of {', '.join(SERVE_MODES)}")
+    opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons,
+                        mode)
     env = dict(os.environ)
     try:
         policy, warnings = load_checked(opts.config, env)
@@ -58,7 +66,9 @@ def serve(
     if warnings:
         typer.echo(render_text(warnings), err=True)
     settings = effective_settings(policy, opts)
-    check_upstream(policy, settings, env)
+    check_upstream(policy, settings, env, opts.jwks)
+    for line in [*startup.warnings(settings, env), *startup.routes_report(policy, settings, env)]:
+        typer.echo(f"jwtgate: {line}", err=True)
     if settings.workers > 1:
         raise typer.Exit(supervise(opts, env, settings, lambda line: typer.echo(f"jwtgate: {line}", err=True)))
     run_worker(opts, env, announce=lambda line: typer.echo(f"jwtgate: {line}", err=True))

@@ -419,6 +419,7 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
     serve = raw.get("serve") or {}
     serve_defaults = {name: spec.default for name, spec in S.SERVE.fields.items()}
     sv = {**serve_defaults, **{k: v for k, v in serve.items() if k in serve_defaults and v is not None}}
+    sv["upstream_keys"] = {role: key for role, key in (sv["upstream_keys"] or {}).items() if key}
     return Settings(
         leeway=float(raw["leeway"]),
         require=tuple(raw["require"]),

@@ -168,10 +168,18 @@ LITELLM_JWTAUTH = Schema(
     },
 )
 
+SERVE_MODES = ("litellm", "direct")
+UPSTREAM_KEYS = Schema("jwtgate.serve.upstream_keys", {role: Field(STR) for role in RBAC_ROLES})
+
 SERVE = Schema(
     "jwtgate.serve",
     {
+        # litellm: every allowed request goes to `upstream` (a LiteLLM proxy reading the same file), with
+        # the upstream key only; direct: a model with an api_base goes there with its api_key.
+        "mode": Field(STR, default="litellm", choices=SERVE_MODES),
         "upstream": Field(STR),
+        # A LiteLLM key per gateway role (os.environ/NAME), used for that role's requests upstream.
+        "upstream_keys": Field(MAPPING, items=UPSTREAM_KEYS),
         "upstream_key_env": Field(STR),
         "host": Field(STR, default="127.0.0.1"),
         "port": Field(INT, default=4000),

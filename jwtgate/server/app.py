@@ -14,8 +14,9 @@ import time
 from typing import Any
 
 from jwtgate.errors import JwtgateError
-from jwtgate.model import Decision, Request, VerifiedToken
+from jwtgate.model import Decision, ModelEntry, Request, VerifiedToken
 from jwtgate.policy.decision import allowed_models, decide
+from jwtgate.policy.forwarding import forwarding
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import (
@@ -36,6 +37,7 @@ from jwtgate.server.responses import (
     Refusal,
     Scope,
     Send,
+    is_anthropic,
     read_body,
     send_bytes,
     send_json,
@@ -128,7 +130,8 @@ class JwtgateApp:
         if ctx.started:
             return
         ctx.started = True
-        await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header)
+        await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header,
+                           anthropic=is_anthropic(ctx.path))
 
     def finish(self, ctx: Ctx) -> None:
         self.state.metrics.count_request(ctx.decision, ctx.reason or "ok")
@@ -185,7 +188,13 @@ class JwtgateApp:
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
         decision = self.decide(gate, auth, ctx.model, path, ctx, needs_model)
-        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
+        how = forwarding(gate.policy, decision, path)
+        if how.how == "refuse":
+            raise Refusal(403, "policy.upstream_scope", how.reason)
+        if how.how == "answer":
+            await self.model_info(scope, send, gate, auth, ctx)
+            return
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, how.credential)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
         """The body and the model it names. Every body is looked at, not only those of known model routes:
@@ -228,6 +237,29 @@ class JwtgateApp:
                           "allow")
         ctx.model, ctx.status = wanted, 200
         await send_json(send, 200, _model_object(wanted))
+
+    async def model_info(self, scope: Scope, send: Send, gate: Gate, auth: tuple[str, VerifiedToken],
+                         ctx: Ctx) -> None:
+        """``/model/info`` and ``/model_group/info``, answered from the config for the caller's models only."""
+        if scope["method"] not in ("GET", "HEAD"):
+            raise Refusal(405, "request.method", "use GET", "error")
+        names = set(allowed_models(gate.policy, auth[1].claims))
+        entries = [e for e in gate.policy.models if e.name in names]
+        if scope["path"] == "/model_group/info":
+            groups = {e.name: e for e in entries}
+            data = [{"model_group": name, "providers": [str(e.params.get("model", "")).partition("/")[0]]}
+                    for name, e in groups.items()]
+        else:
+            data = [_model_info(e) for e in entries]
+        ctx.status = 200
+        await send_json(send, 200, {"data": data})
+
+
+def _model_info(entry: ModelEntry) -> dict[str, Any]:
+    """LiteLLM's /model/info entry as a non-admin sees it: no api_base, no api_key."""
+    model = entry.params.get("model")
+    return {"model_name": entry.name, "litellm_params": {"model": model if isinstance(model, str) else entry.name},
+            "model_info": entry.info}
 
 
 def _model_object(name: str) -> dict[str, Any]:

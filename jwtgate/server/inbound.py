@@ -53,13 +53,17 @@ def header(headers: Headers, name: bytes) -> bytes | None:
 
 
 def bearer_token(headers: Headers) -> str | None:
-    """``Authorization: Bearer <t>``, else ``x-api-key`` (Anthropic clients); None when neither is sent."""
-    auth = api_key = None
+    """``Authorization: Bearer <t>``, else ``x-api-key`` (Anthropic clients), else ``api-key`` (Azure OpenAI
+    clients), as LiteLLM reads them; None when none is sent."""
+    auth = api_key = azure_key = None
     for key, value in headers:
         if key == b"authorization" and auth is None:
             auth = value
         elif key == b"x-api-key" and api_key is None:
             api_key = value
+        elif key == b"api-key" and azure_key is None:
+            azure_key = value
+    api_key = api_key if api_key is not None else azure_key
     if auth is not None:
         scheme, _, token = auth.decode("latin-1").strip().partition(" ")
         token = token.strip()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from jwtgate.model import Decision
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model
+from jwtgate.server.inbound import Body, path_model, rewrite_model, rewrite_path_model
 from jwtgate.server.responses import Receive, Refusal, Scope, Send
 from jwtgate.server.state import AppState, Gate
 from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
@@ -48,8 +48,11 @@ class Forwarder:
         return out
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, gate: Gate, decision: Decision,
-                      body: Body, ctx: Ctx) -> None:
-        """Forward and relay; a client disconnect cancels the upstream request (this task)."""
+                      body: Body, ctx: Ctx, credential: str | None = None) -> None:
+        """Forward and relay; a client disconnect cancels the upstream request (this task).
+
+        ``credential``: the role whose ``upstream_keys`` entry replaces the shared upstream credential.
+        """
         model = ctx.model
         target = gate.targets.for_model(model)
         if target is None:
@@ -57,19 +60,26 @@ class Forwarder:
                           "the model an api_base", "error")
         path, data = self._rewrite(scope, target, model, body)
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
-        headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), target.api_key, key_header)
+        api_key = target.api_key
+        if credential is not None and not target.strip_version:  # the upstream, not a model's api_base
+            api_key = gate.policy.settings.serve.upstream_keys[credential]
+        headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), api_key, key_header)
         url = target_url(target, path, scope.get("query_string", b""))
         with _DisconnectWatch(receive, ctx):
             await self.relay(send, scope["method"], url, headers, data, ctx)
 
     def _rewrite(self, scope: Scope, target: Target, model: str | None, body: Body) -> tuple[str, bytes]:
+        """The path and body as the target names the model (Azure-style paths and bodies both rewritten)."""
         path: str = scope["path"]
         if target.model is None or model is None or target.model == model:
             return path, body.data
+        data = body.data
         if body.model is not None:
             ctype = next((v for k, v in scope["headers"] if k == b"content-type"), None)
-            return path, rewrite_model(body, target.model, ctype)
-        return rewrite_path_model(path, model, target.model), body.data
+            data = rewrite_model(body, target.model, ctype)
+        if path_model(path) == model:
+            path = rewrite_path_model(path, model, target.model)
+        return path, data
 
     async def relay(self, send: Send, method: str, url: str, headers: list[tuple[str, str]], data: bytes,
                     ctx: Ctx) -> None:

@@ -44,12 +44,13 @@ class ServeOptions:
     jwks: tuple[str, ...] = ()
     upstream_key_env: str | None = None
     hide_reasons: bool | None = None
+    mode: str | None = None
 
 
 def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
     """Flags override the file; the file overrides the defaults. Bad values are usage errors."""
-    flags: dict[str, Any] = {"upstream": opts.upstream, "host": opts.host, "port": opts.port, "workers": opts.workers,
-             "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
+    flags: dict[str, Any] = {"mode": opts.mode, "upstream": opts.upstream, "host": opts.host, "port": opts.port,
+             "workers": opts.workers, "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
     settings = dataclasses.replace(policy.settings.serve, **{k: v for k, v in flags.items() if v is not None})
     if not 0 <= settings.port <= 65535:
         raise UsageError(f"port {settings.port} is out of range", hint="use 0-65535 (0 = any free port)")
@@ -87,9 +88,14 @@ def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Findin
     return policy, [f for f in findings if f.severity != "error"]
 
 
-def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:
-    """Refuse to start when some model has nowhere to go."""
-    targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env)
+def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str],
+                   opts_jwks: tuple[str, ...] = ()) -> None:
+    """Refuse to start on an unsafe config (``server.startup``) or when some model has nowhere to go."""
+    from jwtgate.server import startup
+
+    startup.check_audience(policy, opts_jwks)
+    startup.check_environment(policy, settings, env)
+    targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env, settings.mode)
     for name, target in targets.by_model.items():
         if target.strip_version:  # an api_base target
             check_url(target.base, f"model_list entry '{name}': api_base")
@@ -122,7 +128,8 @@ class GateBuilder:
                          options=KeyStoreOptions.from_policy(policy), async_client=self._http_client(policy))
         auth = Authenticator(policy, store, extra_sources=self.opts.jwks, clock=self.clock,
                              cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
-        targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
+        targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env,
+                                self.settings.mode)
         return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose)
 
     def _http_client(self, policy: Policy) -> httpx.AsyncClient:
@@ -160,7 +167,7 @@ def build_state(opts: ServeOptions, env: Mapping[str, str], access_stream: TextI
     """
     policy, warnings = load_checked(opts.config, env)
     settings = effective_settings(policy, opts)
-    check_upstream(policy, settings, env)
+    check_upstream(policy, settings, env, opts.jwks)
     metrics = Metrics()
     builder = GateBuilder(opts, env, settings, metrics)
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,

@@ -1,8 +1,7 @@
 """Where a request goes and with which headers; one pooled aiohttp ClientSession sends it.
 
-``build_targets`` turns ``model_list`` into a forwarding table once per loaded config: a model with
-``litellm_params.api_base`` goes there (its ``model`` rewritten to ``litellm_params.model`` less an
-OpenAI-compatible provider prefix), anything else goes to ``--upstream`` unchanged.
+``build_targets`` turns the serve mode's model routes (``jwtgate.policy.routing``) into a forwarding table
+once per loaded config.
 """
 
 from __future__ import annotations
@@ -14,16 +13,11 @@ from urllib.parse import quote
 
 from jwtgate.config.env import resolve_env
 from jwtgate.model import Policy
+from jwtgate.policy.routing import model_routes
 
 if TYPE_CHECKING:
     import aiohttp
 
-# LiteLLM provider prefixes whose API is OpenAI's, so the request can be sent to api_base as it is.
-OPENAI_COMPATIBLE = frozenset({
-    "openai", "hosted_vllm", "vllm", "openai_like", "custom_openai", "text-completion-openai", "lm_studio",
-    "llamafile", "xinference", "litellm_proxy", "ollama_chat", "deepinfra", "together_ai", "groq", "fireworks_ai",
-    "deepseek", "mistral", "openrouter", "perplexity", "nvidia_nim", "cerebras", "sambanova", "github",
-})
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
     b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
@@ -57,34 +51,22 @@ class Targets:
         return self.default
 
 
-def upstream_model_name(litellm_model: str) -> str:
-    """``openai/gpt-4o`` -> ``gpt-4o``; a prefix that is not OpenAI-compatible stays."""
-    provider, sep, rest = litellm_model.partition("/")
-    return rest if sep and provider in OPENAI_COMPATIBLE else litellm_model
+def build_targets(policy: Policy, env: Mapping[str, str], upstream: str | None, key_env: str | None,
+                  mode: str) -> Targets:
+    """The forwarding table for a serve mode (``jwtgate.policy.routing.model_routes``): per-model targets for
+    direct-mode entries with ``api_base``, else the default upstream.
 
-
-def build_targets(policy: Policy, env: Mapping[str, str], upstream: str | None, key_env: str | None) -> Targets:
-    """The forwarding table: per-model targets for entries with ``api_base``, else the default upstream.
-
-    The default upstream (a LiteLLM proxy, usually) gets the ``key_env`` credential, falling back to the
-    model's ``api_key``; an ``api_base`` target gets the model's ``api_key``, falling back to ``key_env``.
-    The first ``model_list`` entry of a name is used.
+    Each credential goes only where it belongs: the upstream gets the ``key_env`` credential, an ``api_base``
+    target its model's ``api_key`` (never the other's).
     """
-    env_key = env.get(key_env) if key_env else None
+    env_key = env.get(key_env) or None if key_env else None
     default = Target(upstream.rstrip("/"), False, None, env_key) if upstream else None
     by_model: dict[str, Target] = {}
-    for entry in policy.models:
-        if entry.name in by_model:
-            continue
-        params = entry.params
-        model_key = resolve_env(params.get("api_key"), env)
-        base = resolve_env(params.get("api_base"), env)
+    for route in model_routes(policy, mode):
+        base = resolve_env(route.api_base, env) if route.api_base else None
         if base:
-            litellm_model = params.get("model")
-            name = upstream_model_name(litellm_model) if isinstance(litellm_model, str) else None
-            by_model[entry.name] = Target(base.rstrip("/"), True, name, model_key or env_key)
-        elif default is not None and model_key and not env_key:
-            by_model[entry.name] = Target(default.base, False, None, model_key)
+            key = resolve_env(route.api_key, env) if route.api_key else None
+            by_model[route.name] = Target(base.rstrip("/"), True, route.sent_model, key or None)
     return Targets(default, by_model)
 
 

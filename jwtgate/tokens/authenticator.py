@@ -71,6 +71,28 @@ def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: floa
     return tuple(trusts)
 
 
+def audience_gaps(policy: Policy, extra_sources: Sequence[str] = ()) -> tuple[str, ...]:
+    """The trusts that would accept a token minted for any application, without the config saying so.
+
+    An ``issuers`` entry with ``disable_audience_validation`` and ``jwtgate.insecure_skip_audience: true``
+    say so explicitly; the global trust (JWT_PUBLIC_KEY_URL, ``jwtgate.jwks``, ``--jwks``) without
+    ``JWT_AUDIENCE`` does not. ``serve`` refuses to start on a gap, and lint reports it (JG302/JG308).
+    """
+    if policy.settings.insecure_skip_audience:
+        return ()
+    gaps = []
+    for trust in build_trusts(policy, extra_sources):
+        if trust.rules.audiences or (trust.scoped and _audience_disabled(policy, trust.rules.issuer)):
+            continue
+        gaps.append(f"issuer '{trust.rules.issuer}'" if trust.scoped else
+                    "tokens verified with JWT_PUBLIC_KEY_URL, jwtgate.jwks or --jwks (JWT_AUDIENCE is unset)")
+    return tuple(gaps)
+
+
+def _audience_disabled(policy: Policy, issuer: str | None) -> bool:
+    return any(cfg.issuer == issuer and cfg.disable_audience_validation for cfg in policy.jwt.issuers)
+
+
 def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
     """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse."""
     iss = claims.get("iss")

@@ -191,6 +191,7 @@ general_settings:
 jwtgate:
   jwks: ["{jwks}"]
   serve:
+    mode: direct
     upstream_timeout: {timeout}
 {extra}"""
 
