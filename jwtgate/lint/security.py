@@ -20,12 +20,16 @@ def _global_path_open(ctx: LintContext) -> bool:
         policy.settings.jwks)
 
 
+def global_path_unchecked(ctx: LintContext) -> bool:
+    """JG302's case: JWT auth whose global path checks neither audience nor issuer."""
+    return (ctx.policy.enable_jwt_auth and _global_path_open(ctx)
+            and not (ctx.env.get("JWT_AUDIENCE") or ctx.env.get("JWT_ISSUER")))
+
+
 @rule("JG302", "error", "JWT auth with no audience and no issuer configured anywhere")
 def no_audience_or_issuer(ctx: LintContext) -> Iterator[Finding]:
     policy = ctx.policy
-    if not policy.enable_jwt_auth or not _global_path_open(ctx):
-        return
-    if ctx.env.get("JWT_AUDIENCE") or ctx.env.get("JWT_ISSUER"):
+    if not global_path_unchecked(ctx):
         return
     if policy.jwt.issuers:
         msg = ("tokens whose iss matches no issuers entry fall back to JWT_PUBLIC_KEY_URL, and JWT_AUDIENCE "
@@ -147,6 +151,8 @@ def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG307", "error", "a model_list api_base from an os.environ/NAME whose variable is not set")
 def unset_api_base(ctx: LintContext) -> Iterator[Finding]:
+    if ctx.policy.settings.serve.mode != "direct":
+        return  # in litellm mode the api_base is LiteLLM's to read, not jwtgate's
     for entry in ctx.policy.models:
         value = entry.params.get("api_base")
         name = env_reference(value)

@@ -15,11 +15,11 @@ from jwtgate.config.env import env_reference, resolve_env
 from jwtgate.errors import UsageError
 from jwtgate.model import Policy, ServeSettings
 from jwtgate.policy.routing import LITELLM, model_routes
-from jwtgate.tokens.authenticator import audience_gaps
+from jwtgate.tokens.authenticator import audience_gaps, describe_trust
 
 
 def check_audience(policy: Policy, extra_sources: Sequence[str]) -> None:
-    gaps = audience_gaps(policy, extra_sources)
+    gaps = [describe_trust(t) for t in audience_gaps(policy, extra_sources)]
     if gaps:
         raise UsageError(f"{policy.file}: no audience is checked for {'; '.join(gaps)}: tokens minted for any "
                          "application on the identity provider would be accepted; not starting",

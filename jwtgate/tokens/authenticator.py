@@ -71,22 +71,23 @@ def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: floa
     return tuple(trusts)
 
 
-def audience_gaps(policy: Policy, extra_sources: Sequence[str] = ()) -> tuple[str, ...]:
+def audience_gaps(policy: Policy, extra_sources: Sequence[str] = ()) -> tuple[Trust, ...]:
     """The trusts that would accept a token minted for any application, without the config saying so.
 
     An ``issuers`` entry with ``disable_audience_validation`` and ``jwtgate.insecure_skip_audience: true``
     say so explicitly; the global trust (JWT_PUBLIC_KEY_URL, ``jwtgate.jwks``, ``--jwks``) without
-    ``JWT_AUDIENCE`` does not. ``serve`` refuses to start on a gap, and lint reports it (JG302/JG308).
+    ``JWT_AUDIENCE`` does not. ``serve`` refuses to start on a gap; lint reports it (JG110, JG302, JG308).
     """
     if policy.settings.insecure_skip_audience:
         return ()
-    gaps = []
-    for trust in build_trusts(policy, extra_sources):
-        if trust.rules.audiences or (trust.scoped and _audience_disabled(policy, trust.rules.issuer)):
-            continue
-        gaps.append(f"issuer '{trust.rules.issuer}'" if trust.scoped else
-                    "tokens verified with JWT_PUBLIC_KEY_URL, jwtgate.jwks or --jwks (JWT_AUDIENCE is unset)")
-    return tuple(gaps)
+    return tuple(t for t in build_trusts(policy, extra_sources) if not t.rules.audiences
+                 and not (t.scoped and _audience_disabled(policy, t.rules.issuer)))
+
+
+def describe_trust(trust: Trust) -> str:
+    if trust.scoped:
+        return f"issuer '{trust.rules.issuer}'"
+    return "tokens verified with JWT_PUBLIC_KEY_URL, jwtgate.jwks or --jwks (JWT_AUDIENCE is unset)"
 
 
 def _audience_disabled(policy: Policy, issuer: str | None) -> bool:

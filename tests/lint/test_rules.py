@@ -102,7 +102,7 @@ general_settings:
 ENV_CASES = [
     ("no-env", {}, [("JG302", 5, 3), ("JG305", 5, 3)]),
     ("audience-set", {"JWT_AUDIENCE": "litellm", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
-    ("issuer-only", {"JWT_ISSUER": "https://idp", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
+    ("issuer-only", {"JWT_ISSUER": "https://idp", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, [("JG308", 5, 3)]),
     ("http-key-url", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "https://ok/jwks, http://idp.corp/jwks"},
      [("JG304", 5, 3)]),
     ("loopback-ok", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "http://localhost:8080/jwks,http://[::1]/k"},
@@ -206,7 +206,8 @@ def test_registry_is_complete_and_well_formed() -> None:
 
 def test_every_semantic_rule_is_exercised_here() -> None:
     covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
-                                                    "JG306", "JG307"}  # JG306: tests/security/test_weak_secret.py
+                                                    "JG306", "JG307", "JG120", "JG121",
+                                                    "JG308"}  # JG306: tests/security/test_weak_secret.py
     assert {r.code for r in SEMANTIC_RULES} <= covered
 
 
@@ -243,6 +244,7 @@ general_settings:
   enable_jwt_auth: true
   litellm_jwtauth:
     issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+jwtgate: {serve: {mode: direct}}
 """
 
 
@@ -255,3 +257,59 @@ def test_jg307_an_unset_api_base_variable_is_an_error_at_its_line() -> None:
 
 def test_jg307_is_quiet_once_the_variable_is_set() -> None:
     assert "JG307" not in {f.code for f in lint(API_BASE_ENV, {"VLLM_BASE": "http://127.0.0.1:8000/v1"})}
+
+
+def test_jg307_is_quiet_in_litellm_mode_where_litellm_reads_the_api_base() -> None:
+    text = API_BASE_ENV.replace("mode: direct", "mode: litellm")
+    assert "JG307" not in {f.code for f in lint(text)}
+
+
+SERVE_MODE = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3, api_base: "https://api.anthropic.com"}
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+jwtgate:
+  serve:
+    mode: direct
+"""
+
+
+def test_jg121_direct_mode_with_a_provider_jwtgate_cannot_speak_is_an_error_at_the_model() -> None:
+    found = [f for f in lint(SERVE_MODE) if f.code == "JG121"]
+    assert [(f.severity, f.location.line) for f in found] == [("error", 5)]
+    assert "'claude'" in found[0].message and "anthropic/" in found[0].message
+    assert "JG121" not in {f.code for f in lint(SERVE_MODE.replace("mode: direct", "mode: litellm"))}
+
+
+def test_jg120_direct_mode_without_any_api_base_is_an_error_at_the_mode() -> None:
+    text = SERVE_MODE.replace(', api_base: "https://api.anthropic.com"', "")
+    found = [f for f in lint(text) if f.code == "JG120"]
+    assert [(f.severity, f.location.line) for f in found] == [("error", 12)]
+    assert found[0].hint is not None and "mode: litellm" in found[0].hint
+
+
+NO_AUDIENCE = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+general_settings:
+  enable_jwt_auth: true
+"""
+KEYS = {"JWT_PUBLIC_KEY_URL": "https://idp.example.com/jwks"}
+
+
+@pytest.mark.parametrize(("env", "extra", "codes"), [
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com"}, "", {"JG308"}),
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com", "JWT_AUDIENCE": "gw"}, "", set()),
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com"}, "jwtgate: {insecure_skip_audience: true}\n", set()),
+    (KEYS, "", {"JG302"}),
+], ids=["issuer-without-audience", "audience-set", "explicit-opt-out", "neither-is-jg302"])
+def test_jg308_an_issuer_is_not_an_audience(env: dict[str, str], extra: str, codes: set[str]) -> None:
+    found = {f.code for f in lint(NO_AUDIENCE + extra, env)} & {"JG302", "JG308"}
+    assert found == codes

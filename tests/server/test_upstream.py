@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwtgate.config.loader import load_policy
+from jwtgate.policy.routing import upstream_model_name
 from jwtgate.server.upstream import (
     Target,
     blocked_headers,
@@ -13,7 +14,6 @@ from jwtgate.server.upstream import (
     response_headers,
     target_url,
 )
-from jwtgate.policy.routing import upstream_model_name
 
 CONFIG = """\
 model_list:
