@@ -62,7 +62,7 @@ def route_group(path: str) -> str:
         return "health"
     if routes.allowed(("public_routes",), path):
         return "public"
-    if routes.is_inference(path):
+    if routes.allowed(("llm_api_routes",), path):
         return "inference"
     for group, prefixes in _PREFIX_GROUPS:
         if path.startswith(prefixes):
