@@ -42,15 +42,9 @@ def serve(
     from jwtgate.config.schema import SERVE_MODES
     from jwtgate.render.findings import render_text
     from jwtgate.server import startup
-    from jwtgate.server.runner import (
-        ServeOptions,
-        check_upstream,
-        effective_settings,
-        load_checked,
-        run_worker,
-        supervise,
-    )
+    from jwtgate.server.process import run_worker, supervise
     from jwtgate.server.state import ConfigRejected
+    from jwtgate.server.wiring import ServeOptions, check_upstream, effective_settings, load_checked
 
     if mode is not None and mode not in SERVE_MODES:
         raise UsageError(f"--mode {mode!r} is not one of {', '.join(SERVE_MODES)}")
