@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.server.conftest import ServerThread
+from tests.server.conftest import WAIT, ServerThread
 
 WORDS = ("Hello", " from", " the", " mock", " provider", "!")
 USAGE = {"prompt_tokens": 5, "completion_tokens": len(WORDS), "total_tokens": 5 + len(WORDS)}
@@ -27,6 +29,11 @@ class ProviderLog:
     """What the provider was sent, oldest first."""
 
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # When set, a stream stops half-way (some text sent) until ``release`` is set (bounded by WAIT), and
+    # ``streams_done`` counts the streams written to the end: a test can see its first chunk arrive first.
+    hold: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
+    streams_done: int = 0
 
     def last(self, path_end: str) -> dict[str, Any]:
         return next(r for r in reversed(self.requests) if r["path"].endswith(path_end))
@@ -41,13 +48,16 @@ def _sse(event: dict[str, Any], name: str | None = None) -> bytes:
     return f"{head}data: {json.dumps(event)}\n\n".encode()
 
 
-async def _stream(request: web.Request, events: list[bytes]) -> web.StreamResponse:
+async def _stream(request: web.Request, events: list[bytes], log: ProviderLog) -> web.StreamResponse:
     resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
     await resp.prepare(request)
-    for event in events:
+    for i, event in enumerate(events):
         await resp.write(event)
-        await asyncio.sleep(0.01)
+        if i == len(events) // 2 - 1 and log.hold:
+            await asyncio.get_running_loop().run_in_executor(None, log.release.wait, WAIT)
+        await asyncio.sleep(0.005)
     await resp.write_eof()
+    log.streams_done += 1
     return resp
 
 
@@ -141,14 +151,14 @@ def provider_app(log: ProviderLog) -> web.Application:
         body = json.loads(raw) if raw.strip().startswith(b"{") else {}
         log.requests.append({"method": request.method, "path": request.path, "headers": dict(request.headers),
                              "body": body})
-        path = request.path.removeprefix("/v1/").lstrip("/")
+        path = re.sub(r"^/(v1/|openai/deployments/[^/]+/|openai/)?", "", request.path)
         answer = ENDPOINTS.get(path)
         if answer is None or request.method != "POST":
             return web.json_response({"error": {"message": f"mock: no {request.method} {request.path}",
                                                 "type": "not_found"}}, status=404)
         reply = answer(body)
         if isinstance(reply, list):
-            return await _stream(request, reply)
+            return await _stream(request, reply, log)
         return web.json_response(reply)
 
     app = web.Application()
