@@ -3,7 +3,8 @@ each model's traffic goes.
 
 Refuses (UsageError, exit 2): a trust with no audience unless the config disables it explicitly
 (``jwtgate.tokens.authenticator.audience_gaps``); an unset ``os.environ/NAME`` in anything serve reads
-(the loader's JG301 findings: issuers, jwtgate settings; in direct mode, each api_base and api_key);
+(the loader's JG301 findings, refused by ``wiring.load_checked``: issuers, jwtgate settings; in direct
+mode, each api_base and api_key);
 litellm mode without an upstream. Warns: no upstream credential.
 """
 
@@ -17,6 +18,8 @@ from jwtgate.model import Policy, ServeSettings
 from jwtgate.policy.routing import LITELLM, model_routes
 from jwtgate.tokens.authenticator import audience_gaps, describe_trust
 
+FATAL_AT_START = frozenset({"JG301"})  # lint warnings that refuse serve: an unset os.environ/ variable
+
 
 def check_audience(policy: Policy, extra_sources: Sequence[str]) -> None:
     gaps = [describe_trust(t) for t in audience_gaps(policy, extra_sources)]
@@ -28,8 +31,8 @@ def check_audience(policy: Policy, extra_sources: Sequence[str]) -> None:
 
 
 def unset_variables(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> list[str]:
-    """The ``os.environ/`` variables serve reads that are unset, each with where it is used."""
-    unset = [f.message for f in policy.findings if f.code == "JG301"]
+    """The ``os.environ/`` model_list variables direct mode reads that are unset (the loader's are JG301)."""
+    unset: list[str] = []
     if settings.mode == LITELLM:
         return unset
     for route in model_routes(policy, settings.mode):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from jwtgate.errors import KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
+from jwtgate.server import startup
 from jwtgate.server.metrics import Metrics
 from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
 from jwtgate.server.upstream import UpstreamClient, build_targets
@@ -69,23 +70,25 @@ def check_url(url: str, what: str) -> None:
 
 
 def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
-    """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings)."""
+    """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings).
+
+    An unset ``os.environ/NAME`` (JG301, a warning for lint) is an error here: serve reads every setting the
+    loader resolves, and a silently missing issuer, key or secret must not change what serve does.
+    """
     from jwtgate.config.loader import load_policy_file
     from jwtgate.lint.registry import lint_policy
 
     policy = load_policy_file(path, env)
     findings = lint_policy(policy, env)
-    errors = [f for f in findings if f.severity == "error"]
+    errors = [f for f in findings if f.severity == "error" or f.code in startup.FATAL_AT_START]
     if errors:
         raise ConfigRejected(errors)
-    return policy, [f for f in findings if f.severity != "error"]
+    return policy, [f for f in findings if f not in errors]
 
 
 def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str],
                    opts_jwks: tuple[str, ...] = ()) -> None:
     """Refuse to start on an unsafe config (``server.startup``) or when some model has nowhere to go."""
-    from jwtgate.server import startup
-
     startup.check_audience(policy, opts_jwks)
     startup.check_environment(policy, settings, env)
     targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env, settings.mode)

@@ -8,6 +8,9 @@ and the client's token never reaches anything behind jwtgate.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +19,8 @@ import httpx
 import openai
 import pytest
 
-from tests.server.front import World, token
+from tests.security.served import ROOT
+from tests.server.front import World, readme_block
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 TEXT = "Hello from the mock provider!"
@@ -124,7 +128,7 @@ def test_anthropic_messages_stream_arrives_chunk_by_chunk(held: World) -> None:
 
 
 def test_azure_openai_client_sends_its_key_as_api_key(world: World) -> None:
-    client = openai.AzureOpenAI(azure_endpoint=world.url, api_key=token("alice-user"), api_version="2024-10-21",
+    client = openai.AzureOpenAI(azure_endpoint=world.url, api_key=world.token("alice-user"), api_version="2024-10-21",
                                 max_retries=0)
     reply = client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
     assert reply.choices[0].message.content == TEXT
@@ -209,3 +213,21 @@ def test_an_admin_reaches_the_upstream_on_admin_routes(world: World, path: str) 
 def test_an_admin_chat_goes_through_with_the_upstream_credential(world: World) -> None:
     reply = oai(world, "admin").chat.completions.create(model="gpt-4o", messages=HI)  # type: ignore[arg-type]
     assert reply.choices[0].message.content == TEXT
+
+
+# --- the README's "jwtgate in front of LiteLLM" section, run as written -------------------------------------
+
+
+def test_readme_python_example_prints_the_reply(world: World) -> None:
+    """The README's snippet, with its base_url pointed at this world's serve (its only change)."""
+    code = readme_block("jwtgate in front of LiteLLM", "python").replace("http://127.0.0.1:4000", world.url)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "OPENAI_MAX_RETRIES": "0"})
+    assert (result.returncode, result.stdout, result.stderr) == (0, TEXT + "\n", "")
+
+
+def test_readme_start_up_transcript_is_what_serve_prints(world: World) -> None:
+    expected = readme_block("jwtgate in front of LiteLLM", "text").replace("http://127.0.0.1:4001",
+                                                                           world.upstream_url).splitlines()
+    printed = [line.rstrip("\n") for line in world.served.seen if line.startswith("jwtgate: m")]
+    assert printed == expected
