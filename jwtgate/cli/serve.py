@@ -61,7 +61,9 @@ def serve(
         typer.echo(render_text(warnings), err=True)
     settings = effective_settings(policy, opts)
     check_upstream(policy, settings, env, opts.jwks)
-    for line in [*startup.warnings(settings, env), *startup.routes_report(policy, settings, env)]:
+    for line in startup.warnings(settings, env):
+        typer.echo(f"jwtgate: warning: {line}", err=True)
+    for line in startup.routes_report(policy, settings, env):
         typer.echo(f"jwtgate: {line}", err=True)
     if settings.workers > 1:
         raise typer.Exit(supervise(opts, env, settings, lambda line: typer.echo(f"jwtgate: {line}", err=True)))

@@ -110,8 +110,9 @@ class GateBuilder:
         self.opts, self.env, self.settings, self.metrics, self.clock = opts, env, settings, metrics, clock
 
     def load(self) -> Gate:
-        """For reload: read, lint, build (raises ConfigRejected / JwtgateError)."""
+        """For reload: read, lint, the start-up checks, build (raises ConfigRejected / JwtgateError)."""
         policy, _ = load_checked(self.opts.config, self.env)
+        check_upstream(policy, self.settings, self.env, self.opts.jwks)
         return self.build(policy)
 
     def build(self, policy: Policy) -> Gate:

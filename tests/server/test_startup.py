@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy_file
+from jwtgate.errors import UsageError
 from jwtgate.server import startup
-from jwtgate.server.wiring import ServeOptions, check_upstream, effective_settings
+from jwtgate.server.metrics import Metrics
+from jwtgate.server.wiring import GateBuilder, ServeOptions, check_upstream, effective_settings
 from tests.server.conftest import Keys
 
 MODELS = """\
@@ -84,3 +86,16 @@ def test_report_says_where_each_model_goes_and_warns_without_an_upstream_key(tmp
         "no --upstream-key-env: requests go to http://litellm:4001 without a credential (LiteLLM answers 401 unless "
         "it runs without a master key)"]
     assert startup.warnings(direct, {"LITELLM_MASTER_KEY": "sk"}) == []
+
+
+def test_a_reload_to_a_config_without_audience_is_refused(tmp_path: Path, keys: Keys) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(LITELLM_ONLY)
+    opts = ServeOptions(str(config), upstream="http://127.0.0.1:9", jwks=(str(keys.jwks_path),))
+    env = {"JWT_AUDIENCE": "gw"}
+    policy = load_policy_file(str(config), env)
+    builder = GateBuilder(opts, env, effective_settings(policy, opts), Metrics())
+    builder.load()  # fine with an audience
+    builder.env = {}
+    with pytest.raises(UsageError, match="no audience is checked"):
+        builder.load()
