@@ -19,6 +19,7 @@ Pure: the caller's decision and the path in, a ``Forwarding`` out; the server ap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from jwtgate.model import Decision, Policy
@@ -51,6 +52,7 @@ class Forwarding:
     reason: str = ""
 
 
+@lru_cache(maxsize=4096)
 def route_group(path: str) -> str:
     """The forwarding group of a path: inference, models, model_info, public, health, key, user, team,
     spend, management or other."""
@@ -73,15 +75,19 @@ def route_group(path: str) -> str:
 
 
 SHARED_OK = frozenset({"inference", "public"})
+_SHARED = {group: Forwarding("forward", group) for group in SHARED_OK}  # the per-request common case, prebuilt
 
 
 def forwarding(policy: Policy, decision: Decision, path: str) -> Forwarding:
-    """How an allowed request for ``path`` reaches the upstream (see the module's table)."""
+    """How an allowed request for ``path`` reaches the upstream (see the module's docstring)."""
     group = route_group(path)
+    keys = policy.settings.serve.upstream_keys
+    scoped = decision.role if decision.role in keys else None
+    if group in SHARED_OK:
+        return _SHARED[group] if scoped is None else Forwarding("forward", group, scoped)
     if group in ("models", "model_info"):
         return Forwarding("answer", group, reason="answered by jwtgate from the caller's allowed models")
-    scoped = decision.role if decision.role in policy.settings.serve.upstream_keys else None
-    if group in SHARED_OK or decision.role == PROXY_ADMIN:
+    if decision.role == PROXY_ADMIN:
         return Forwarding("forward", group, scoped)
     if scoped is not None:
         return Forwarding("forward", group, scoped, f"with the {scoped} credential (jwtgate.serve.upstream_keys)")

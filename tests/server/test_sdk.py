@@ -149,6 +149,7 @@ def test_openai_refusals(world: World, who: str, model: str, error: type[openai.
         oai(world, who, max_retries=3).chat.completions.create(model=model, messages=HI)  # type: ignore[arg-type]
     assert caught.value.code == code
     assert caught.value.response.headers["x-should-retry"] == "false"
+    assert not oai(world)._should_retry(caught.value.response)  # the SDK's own retry rule
 
 
 def test_anthropic_refusal_has_anthropics_error_shape(world: World) -> None:
@@ -157,6 +158,7 @@ def test_anthropic_refusal_has_anthropics_error_shape(world: World) -> None:
     body = caught.value.body
     assert isinstance(body, dict) and body["type"] == "error"
     assert body["error"]["type"] == "permission_error" and body["error"]["code"] == "policy.no_role"
+    assert not claude(world)._should_retry(caught.value.response)
 
 
 def test_nothing_behind_jwtgate_ever_sees_a_client_token(world: World) -> None:
