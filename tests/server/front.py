@@ -92,6 +92,7 @@ class LiteLLM:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=15)
+        self.log.unlink(missing_ok=True)
 
 
 def start_litellm(env: dict[str, str]) -> LiteLLM:
@@ -101,7 +102,8 @@ def start_litellm(env: dict[str, str]) -> LiteLLM:
     port = args[args.index("--port") + 1]
     log = Path(tempfile.mkstemp(prefix="litellm-", suffix=".log")[1])
     full_env = {**os.environ, **env, "LITELLM_LOG": "ERROR", "DISABLE_SCHEMA_UPDATE": "true",
-                "LITELLM_TELEMETRY": "False", "NO_DOCS": "True"}
+                "LITELLM_TELEMETRY": "False", "NO_DOCS": "True",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # no fetch of the cost map from GitHub: loopback only
     full_env.pop("DATABASE_URL", None)
     script = python.parent / "litellm"
     with log.open("wb") as out:
@@ -118,8 +120,9 @@ def start_litellm(env: dict[str, str]) -> LiteLLM:
         except httpx.TransportError:
             pass
         time.sleep(0.25)
+    tail = log.read_text(errors="replace")[-3000:]
     server.stop()
-    raise AssertionError(f"LiteLLM did not start (exit {proc.poll()}); its log:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"LiteLLM did not start (exit {proc.poll()}); its log:\n{tail}")
 
 
 def start_serve(env: dict[str, str], upstream: str, config: Path | None = None, *extra: str) -> Served:
