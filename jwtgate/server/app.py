@@ -18,6 +18,7 @@ from typing import Any
 from jwtgate.model import ModelEntry, VerifiedToken
 from jwtgate.policy.decision import allowed_models
 from jwtgate.policy.forwarding import forwarding
+from jwtgate.policy.routing import provider_of
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import BadRequest, Body, check_path, header, parse_body, path_model, takes_body_model
@@ -204,8 +205,7 @@ class JwtgateApp:
         entries = [e for e in gate.policy.models if e.name in names]
         if scope["path"] == "/model_group/info":
             groups = {e.name: e for e in entries}
-            data = [{"model_group": name, "providers": [str(e.params.get("model", "")).partition("/")[0]]}
-                    for name, e in groups.items()]
+            data = [{"model_group": name, "providers": [provider_of(e) or "openai"]} for name, e in groups.items()]
         else:
             data = [_model_info(e) for e in entries]
         ctx.status = 200
