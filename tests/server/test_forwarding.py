@@ -64,6 +64,9 @@ def test_model_info_lists_only_the_callers_models_without_api_base(make_state: S
         assert r.status_code == 200
         assert [m["model_name"] for m in r.json()["data"]] == ["gpt-4o", "llama"]
         assert "api_base" not in r.text and "VLLM" not in r.text
+        r = await client.get("/model_group/info", headers=bearer(keys.token(ROLE_CLAIMS["dev"])))
+        assert [(g["model_group"], g["providers"]) for g in r.json()["data"]] == [("gpt-4o", ["openai"]),
+                                                                                 ("llama", ["hosted_vllm"])]
 
     run(make_state(), scenario)
     assert upstream.log.requests == []
