@@ -10,6 +10,7 @@ code; anything unexpected is a 500 from jwtgate and a logged traceback, never an
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 import time
@@ -215,8 +216,9 @@ class JwtgateApp:
 def _model_info(entry: ModelEntry) -> dict[str, Any]:
     """LiteLLM's /model/info entry as a non-admin sees it: no api_base, no api_key."""
     model = entry.params.get("model")
+    info = json.loads(json.dumps(entry.info, default=str))  # YAML dates and the like as strings
     return {"model_name": entry.name, "litellm_params": {"model": model if isinstance(model, str) else entry.name},
-            "model_info": entry.info}
+            "model_info": info}
 
 
 def _model_object(name: str) -> dict[str, Any]:
