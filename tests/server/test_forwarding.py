@@ -6,6 +6,8 @@ import socket
 
 import pytest
 
+from jwtgate.config.loader import load_policy
+from jwtgate.server.app import _model_info
 from tests.server.conftest import FakeUpstream, Keys, StateFactory
 from tests.server.test_app import ROLE_CLAIMS, Client, bearer, run
 
@@ -104,3 +106,10 @@ def test_errors_on_messages_have_anthropics_shape(make_state: StateFactory, keys
         assert (r.status_code, r.json()["error"]["type"]) == (401, "authentication_error")
 
     run(make_state(), scenario)
+
+
+def test_model_info_values_that_are_not_json_become_strings() -> None:
+    policy = load_policy("model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, api_key: sk-1}\n"
+                         "    model_info: {released: 2024-01-01, mode: chat}\n", "c.yaml", {})
+    assert _model_info(policy.models[0]) == {"model_name": "a", "litellm_params": {"model": "openai/a"},
+                                             "model_info": {"released": "2024-01-01", "mode": "chat"}}
