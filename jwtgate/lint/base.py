@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import Finding, Location, ModelEntry, Policy, Request, RolePermission, Severity
+from jwtgate.model import Finding, IssuerConfig, Location, ModelEntry, Policy, Request, RolePermission, Severity
 
 JWT = "general_settings.litellm_jwtauth"
 RP = "general_settings.role_permissions"
@@ -20,12 +20,21 @@ CLAIM_PATH_KEYS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """Claims a real identity provider issued (``lint --claims/--token``), named for messages."""
+
+    name: str
+    claims: Mapping[str, Any]
+
+
 @dataclass
 class LintContext:
-    """What a rule reads: the policy, the environment, and lazily built indexes."""
+    """What a rule reads: the policy, the environment, claim samples, and lazily built indexes."""
 
     policy: Policy
     env: Mapping[str, str]
+    samples: tuple[ClaimSample, ...] = ()
     _perm_index: dict[Location, int] | None = field(default=None, repr=False)
     _model_index: dict[Location, int] | None = field(default=None, repr=False)
 
@@ -46,6 +55,11 @@ class LintContext:
         if self._perm_index is None:
             self._perm_index = _index_items(self.policy, RP)
         return f"{RP}[{self._perm_index.get(perm.location, 0)}]"
+
+    def issuer_path(self, cfg: IssuerConfig) -> str:
+        """The config path (``...litellm_jwtauth.issuers[i]``) of an issuers entry."""
+        index = _index_items(self.policy, f"{JWT}.issuers")
+        return f"{JWT}.issuers[{index.get(cfg.location, 0) if cfg.location is not None else 0}]"
 
     def model_path(self, entry: ModelEntry) -> str:
         """The config path (``model_list[i]``) of a model_list entry."""

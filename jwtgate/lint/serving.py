@@ -17,7 +17,7 @@ def _mode(ctx: LintContext) -> str:
     return ctx.policy.settings.serve.mode
 
 
-@rule("JG120", "error", "jwtgate.serve.mode: direct while no model_list entry has an api_base")
+@rule("JG140", "error", "jwtgate.serve.mode: direct while no model_list entry has an api_base")
 def direct_without_api_base(ctx: LintContext) -> Iterator[Finding]:
     models = ctx.policy.models
     if _mode(ctx) != DIRECT or not models or any(m.params.get("api_base") for m in models):
@@ -28,7 +28,7 @@ def direct_without_api_base(ctx: LintContext) -> Iterator[Finding]:
         "LiteLLM proxy, or give the models an api_base")
 
 
-@rule("JG121", "error", "jwtgate.serve.mode: direct with an api_base model whose provider API is not OpenAI's")
+@rule("JG141", "error", "jwtgate.serve.mode: direct with an api_base model whose provider API is not OpenAI's")
 def direct_foreign_provider(ctx: LintContext) -> Iterator[Finding]:
     if _mode(ctx) != DIRECT:
         return
