@@ -170,6 +170,15 @@ class ServeSettings:
     shutdown_timeout: float
     verified_cache_size: int
     verified_cache_ttl: float
+    log_claims: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """``jwtgate.identity``: headers set from verified claims, and the claim that replaces the body's ``user``."""
+
+    headers: tuple[tuple[str, str], ...]
+    user_field: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +197,7 @@ class Settings:
     jwks: tuple[str, ...]
     insecure_skip_audience: bool
     serve: ServeSettings
+    identity: IdentitySettings
 
 
 @dataclass(frozen=True, slots=True)

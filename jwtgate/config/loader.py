@@ -15,6 +15,7 @@ from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import ConfigError
 from jwtgate.model import (
     Finding,
+    IdentitySettings,
     IssuerConfig,
     JwtAuth,
     Location,
@@ -76,6 +77,7 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
     jwt_raw = _walk_mapping(ctx, general, "litellm_jwtauth", S.LITELLM_JWTAUTH,
                             "general_settings.litellm_jwtauth")
     jg_raw = _walk_mapping(ctx, top, "jwtgate", S.JWTGATE, "jwtgate")
+    _check_identity_paths(ctx, (jg_raw.get("identity") or {}).get("headers") or {})
     return Policy(
         file=file,
         enable_jwt_auth=_scalar(ctx, general, "enable_jwt_auth", S.Field(S.BOOL, False), "general_settings"),
@@ -434,7 +436,24 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
         jwks=tuple(raw["jwks"] or ()),
         insecure_skip_audience=bool(raw["insecure_skip_audience"]),
         serve=ServeSettings(**sv),
+        identity=_build_identity(raw.get("identity") or {}),
     )
+
+
+def _check_identity_paths(ctx: _Ctx, headers: dict[str, Any]) -> None:
+    for name, path in headers.items():
+        if not isinstance(path, str) or not path:
+            full = f"jwtgate.identity.headers.{name}"
+            ctx.add("JG102", "error", f"'{full}' must be a claim path (a string), not a {_kind(path)}",
+                    ctx.locations.get(full, Location(ctx.file, 1, 1)), f"write e.g. '{name}: sub'")
+
+
+def _build_identity(raw: dict[str, Any]) -> IdentitySettings:
+    """Header names and claim paths as written (lint JG120 reports bad names and non-string paths)."""
+    headers = raw.get("headers") or {}
+    pairs = tuple((str(name), path) for name, path in headers.items() if isinstance(path, str) and path)
+    user_field = raw.get("user_field")
+    return IdentitySettings(pairs, user_field if isinstance(user_field, str) and user_field else None)
 
 
 def _is_test_file(root: Any) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from jwtgate.config.loader import UNLOADABLE
-from jwtgate.lint import references, security, traps
+from jwtgate.lint import identity, references, security, traps
 from jwtgate.lint.base import LintContext, Rule
 from jwtgate.model import Finding, Policy
 
@@ -28,7 +28,8 @@ LOADER_RULES = (
     Rule("JG301", "warning", "an os.environ/NAME value whose variable is not set"),
 )
 
-SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *traps.RULES, *security.RULES)
+SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *traps.RULES, *security.RULES,
+                                     *identity.RULES)
 
 RULES: tuple[Rule, ...] = tuple(sorted((*LOADER_RULES, *SEMANTIC_RULES), key=lambda r: r.code))
 

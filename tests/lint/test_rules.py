@@ -75,6 +75,15 @@ CASES = [
      "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
     ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
      "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
+    ("JG120-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
+     [("JG120", 14, 7)]),
+    ("JG120-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG120", 12, 15)]),
+    ("JG120-twice", "jwtgate:\n  identity:\n    headers: {X-User: sub, x-user: email}\n", [("JG120", 12, 28)]),
+    ("JG120-own-header", "jwtgate:\n  identity:\n    headers: {x-jwtgate-subject: email}\n", [("JG120", 12, 15)]),
+    ("JG120-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG120", 12, 15)]),
+    ("JG120-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
+     "    user_field: email\n", []),
+    ("JG102-identity-path", "jwtgate:\n  identity:\n    headers: {X-User: 5}\n", [("JG102", 12, 15)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
     ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",
      [("JG302", 7, 3), ("JG304", 11, 10)]),
@@ -203,7 +212,8 @@ def test_registry_is_complete_and_well_formed() -> None:
 
 def test_every_semantic_rule_is_exercised_here() -> None:
     covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
-                                                    "JG306"}  # JG306: tests/security/test_weak_secret.py
+                                                    "JG306", "JG220"}  # JG306: tests/security/test_weak_secret.py,
+    # JG220: tests/lint/test_entra.py
     assert {r.code for r in SEMANTIC_RULES} <= covered
 
 
