@@ -16,7 +16,7 @@ from typing import Any
 from jwtgate.errors import JwtgateError
 from jwtgate.model import Decision, Request, VerifiedToken
 from jwtgate.policy.decision import allowed_models, decide
-from jwtgate.server import forward_auth, reload
+from jwtgate.server import forward_auth, reload, shadow
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import (
     BadRequest,
@@ -168,6 +168,8 @@ class JwtgateApp:
             decision = decide(gate.policy, auth[1].claims, Request(model, route, needs_model))
             gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
+        if gate.shadow is not None or gate.log_paths is not None:
+            shadow.observe(gate, auth[1].claims, key, decision, ctx, self.state.metrics)
         if not decision.allowed:
             reason = decision.reason
             raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
@@ -185,7 +187,7 @@ class JwtgateApp:
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
         decision = self.decide(gate, auth, ctx.model, path, ctx, needs_model)
-        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, auth[1].claims)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
         """The body and the model it names. Every body is looked at, not only those of known model routes:

@@ -68,6 +68,7 @@ async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ct
     ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
     needs_model = takes_body_model(method, route) or ctx.model is not None
     decision = app.decide(gate, auth, ctx.model, route, ctx, needs_model)
-    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in app.forwarder.identity(decision).items()]
+    headers, _ = app.forwarder.identity(decision, gate.policy, auth[1].claims)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in headers.items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)
