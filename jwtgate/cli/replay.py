@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import typer
 
-from jwtgate.cli.options import check_format, dump_json, load_config
+from jwtgate.cli.options import check_fail_on, check_format, emit_change_report, load_config
 from jwtgate.errors import UsageError
 
 
@@ -46,16 +46,11 @@ def replay(
     from jwtgate.render import replay as R
 
     check_format(fmt, ("text", "json", "markdown"))
-    if fail_on not in (None, "widen", "any"):
-        raise UsageError(f"--fail-on must be 'widen' or 'any', not '{fail_on}'")
+    check_fail_on(fail_on)
     replayer = Replayer(load_config(config))
     for path in logs:
         for line in _lines(path):
             replayer.feed(line)
     result = replayer.report()
-    if fmt == "json":
-        dump_json(R.as_json(result))
-    else:
-        typer.echo(R.markdown(result) if fmt == "markdown" else R.text(result), nl=False)
-    failed = (fail_on == "any" and not result.empty) or (fail_on == "widen" and result.widens)
-    raise typer.Exit(1 if failed else 0)
+    emit_change_report(fmt, R.as_json(result), R.text(result), R.markdown(result), empty=result.empty,
+                       widens=result.widens, fail_on=fail_on)
