@@ -121,8 +121,8 @@ class Replayer:
         counts = self.counts
         counts["lines"] += 1
         text = line.strip()
-        if not text.startswith("{"):
-            counts["other" if text else "unreadable"] += 1
+        if not text.startswith("{"):  # a server event, or the tail of a line cut by rotation
+            counts["unreadable" if text.endswith("}") else "other"] += 1
             return
         try:
             record = json.loads(text)
