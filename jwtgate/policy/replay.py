@@ -23,7 +23,7 @@ from jwtgate.policy.decision import decide, decision_claim_paths
 ALLOWED_TO_DENIED, DENIED_TO_ALLOWED = "allowed -> denied", "denied -> allowed"
 OPTIONAL_PATHS = frozenset({"scope", "_claim_names", "hasgroups"})  # usually absent; not worth a warning
 MEMO_SIZE = 100_000
-_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # serve writes claims in one order
 
 
 def log_claims(claims: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
