@@ -19,11 +19,17 @@ def _role(c: ReplayChange) -> str:
     return f"{c.role or 'no role'} -> {c.new_role or 'no role'}"
 
 
+def _why(c: ReplayChange) -> str:
+    """The reason of the denial: the new one (allowed -> denied) or the one in the log."""
+    if c.direction.endswith("denied"):
+        return "now " + ", ".join(c.new_reasons)
+    return "was " + ", ".join(c.old_reasons)
+
+
 def _line(c: ReplayChange) -> str:
-    why = ", ".join(c.new_reasons if c.direction.endswith("denied") else c.old_reasons)
     plural = "request" if c.count == 1 else "requests"
     return (f"  {_role(c)}  model {c.model or '(none)'}  subject {c.subject}: {c.count} {plural} "
-            f"({why}) on {', '.join(c.routes)}")
+            f"({_why(c)}) on {', '.join(c.routes)}")
 
 
 def _notes(r: ReplayReport) -> list[str]:
@@ -69,7 +75,7 @@ def markdown(r: ReplayReport) -> str:
     lines = [f"**jwtgate replay** `{r.config}`: {r.changed} of {r.replayed} decisions change; {verdict}", "",
              "| change | role | model | subject | requests | reason |", "|---|---|---|---|---|---|"]
     lines += [f"| {c.direction} | {_role(c)} | `{c.model or '(none)'}` | `{c.subject}` | {c.count} | "
-              f"{', '.join(c.new_reasons if c.direction.endswith('denied') else c.old_reasons)} |"
+              f"{_why(c)} |"
               for c in r.changes]
     lines += ["", *(f"> {n}" for n in _notes(r))] if _notes(r) else []
     return "\n".join(lines) + "\n"
