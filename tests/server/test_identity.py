@@ -1,5 +1,5 @@
 """``jwtgate.identity`` in serve and forward-auth: verified headers and end user reach the upstream, client
-copies never do."""
+copies never do; a token whose claims Entra ID left out (group overage) is refused."""
 
 from __future__ import annotations
 
@@ -114,3 +114,18 @@ def test_forward_auth_answers_with_the_identity_headers(make_state: StateFactory
         assert r.headers["x-tenant"] == "7" and r.headers["x-jwtgate-subject"] == "alice"
 
     run(state, scenario)
+
+
+def test_group_overage_is_refused_by_serve_and_forward_auth(make_state: StateFactory, keys: Keys,
+                                                            upstream: FakeUpstream) -> None:
+    moved = keys.token({"_claim_names": {"roles": "src1"}, "_claim_sources": {"src1": {"endpoint": "https://graph"}}})
+
+    async def scenario(client: Client) -> None:
+        r = await client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": []}, headers=bearer(moved))
+        assert r.status_code == 403 and error_of(r)["code"] == "claims.overage"
+        v = await client.get("/auth/verify", headers={**bearer(moved), "x-original-uri": "/v1/chat/completions",
+                                                      "x-model": "gpt-4o"})
+        assert v.status_code == 403 and v.headers["x-jwtgate-reason"] == "claims.overage"
+
+    run(make_state(), scenario)
+    assert upstream.log.requests == []
