@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jwtgate.model import Decision, Policy
-from jwtgate.policy.identity import NO_IDENTITY, Identity, identity_for, removed_headers
+from jwtgate.policy.identity import Identity, removed_headers
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model, user_field
-from jwtgate.server.responses import Receive, Refusal, Scope, Send
+from jwtgate.server.pipeline import Pipeline
+from jwtgate.server.responses import Refusal
 from jwtgate.server.state import AppState, Gate
+from jwtgate.server.types import Receive, Scope, Send
 from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
 
 if TYPE_CHECKING:
@@ -26,38 +28,16 @@ WATCH_AFTER = 0.05  # seconds before a request's client-disconnect watcher start
 class Forwarder:
     """Sends allowed requests upstream and relays the replies."""
 
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, pipeline: Pipeline) -> None:
         import aiohttp
 
-        self.state = state
+        self.state, self.pipeline = state, pipeline
         s = state.settings
         self.blocked = blocked_headers((s.subject_header, s.role_header))
-        self.subject_header, self.role_header = s.subject_header, s.role_header
         self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
         self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
         self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
         self._blocked_for: tuple[Policy | None, frozenset[bytes]] = (None, self.blocked)
-
-    def identity(self, decision: Decision, policy: Policy, claims: Mapping[str, Any]) -> tuple[dict[str, str],
-                                                                                                Identity]:
-        """Identity headers for the upstream (subject, role, ``jwtgate.identity.headers``) and the end-user
-        value; a value that cannot travel in a header is refused (403)."""
-        out = {}
-        for name, value in ((self.subject_header, decision.subject), (self.role_header, decision.role)):
-            if not value:
-                continue
-            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-                raise Refusal(403, "policy.identity_invalid",
-                              f"the token's identity cannot be sent upstream as {name}: it contains control characters")
-            out[name] = value
-        identity = identity_for(policy, claims)
-        if identity is NO_IDENTITY:
-            return out, identity
-        if identity.problem is not None:
-            raise Refusal(403, "policy.identity_invalid", f"the token's identity cannot be sent upstream: "
-                          f"{identity.problem}")
-        out.update(identity.headers)
-        return out, identity
 
     def blocked_for(self, policy: Policy) -> frozenset[bytes]:
         """Client headers never forwarded under ``policy``: the fixed ones and those jwtgate.identity owns."""
@@ -75,7 +55,7 @@ class Forwarder:
         if target is None:
             raise Refusal(502, "upstream.not_configured", "no upstream for this request: pass --upstream or give "
                           "the model an api_base", "error")
-        identity_headers, identity = self.identity(decision, gate.policy, claims)
+        identity_headers, identity = self.pipeline.identity(decision, gate.policy, claims)
         path, data = self._rewrite(scope, target, model, body, _end_user(scope["path"], body, identity))
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
         headers = forward_headers(scope["headers"], self.blocked_for(gate.policy), identity_headers, target.api_key,
