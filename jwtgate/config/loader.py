@@ -449,7 +449,7 @@ def _check_identity_paths(ctx: _Ctx, headers: dict[str, Any]) -> None:
 
 
 def _build_identity(raw: dict[str, Any]) -> IdentitySettings:
-    """Header names and claim paths as written (lint JG120 reports bad names and non-string paths)."""
+    """Header names and claim paths as written (lint JG130 reports bad names and non-string paths)."""
     headers = raw.get("headers") or {}
     pairs = tuple((str(name), path) for name, path in headers.items() if isinstance(path, str) and path)
     user_field = raw.get("user_field")

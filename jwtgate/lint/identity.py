@@ -14,7 +14,7 @@ HEADERS = "jwtgate.identity.headers"
 ENTRA_HOSTS = ("login.microsoftonline.com", "sts.windows.net", "login.microsoft.com")
 
 
-@rule("JG120", "error", "a jwtgate.identity header name that cannot be set from a claim (hop-by-hop, "
+@rule("JG130", "error", "a jwtgate.identity header name that cannot be set from a claim (hop-by-hop, "
       "credential, invalid or repeated)")
 def identity_headers(ctx: LintContext) -> Iterator[Finding]:
     policy = ctx.policy

@@ -75,13 +75,13 @@ CASES = [
      "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
     ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
      "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
-    ("JG120-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
-     [("JG120", 14, 7)]),
-    ("JG120-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG120", 12, 15)]),
-    ("JG120-twice", "jwtgate:\n  identity:\n    headers: {X-User: sub, x-user: email}\n", [("JG120", 12, 28)]),
-    ("JG120-own-header", "jwtgate:\n  identity:\n    headers: {x-jwtgate-subject: email}\n", [("JG120", 12, 15)]),
-    ("JG120-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG120", 12, 15)]),
-    ("JG120-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
+    ("JG130-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
+     [("JG130", 14, 7)]),
+    ("JG130-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG130", 12, 15)]),
+    ("JG130-twice", "jwtgate:\n  identity:\n    headers: {X-User: sub, x-user: email}\n", [("JG130", 12, 28)]),
+    ("JG130-own-header", "jwtgate:\n  identity:\n    headers: {x-jwtgate-subject: email}\n", [("JG130", 12, 15)]),
+    ("JG130-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG130", 12, 15)]),
+    ("JG130-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
      "    user_field: email\n", []),
     ("JG102-identity-path", "jwtgate:\n  identity:\n    headers: {X-User: 5}\n", [("JG102", 12, 15)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
