@@ -7,11 +7,13 @@ There is no list indexing, as in LiteLLM. Walking stops at the first missing key
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 _MISSING = object()
 
 
+@lru_cache(maxsize=4096)  # configs name few paths; decide(), log_claims and replay split them per request
 def split_path(path: str) -> tuple[str, ...]:
     """Split a claim path on unescaped dots; ``\\.`` becomes a literal dot."""
     parts: list[str] = []
