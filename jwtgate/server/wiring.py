@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from jwtgate.errors import KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
 from jwtgate.server.metrics import Metrics
-from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder, Shadow
+from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
 from jwtgate.server.upstream import UpstreamClient, build_targets
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ class GateBuilder:
                              cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
         targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
         return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose,
-                    shadow=Shadow(shadow) if shadow is not None else None,
+                    shadow=shadow,
                     log_paths=self._log_paths(policy, shadow))
 
     def _log_paths(self, policy: Policy, shadow: Policy | None) -> tuple[str, ...] | None:
