@@ -11,7 +11,9 @@ same token and JSON chat request (wrk -t2 -c64, unpinned):
   that ``off`` costs nothing measurable.
 
 CPU time per request (the server's user+system time over the requests wrk completed; steadier than req/s
-on a shared host) and req/s, medians of ``--rounds`` interleaved rounds. Run:
+on a shared host) and req/s, medians of ``--rounds`` interleaved rounds. Then the same three in-process:
+the pipeline's decide step (a decision-cache hit, then the shadow and the record) and the encoding of the
+access line, per request, with nothing else in the loop (steadier still on a busy host). Run:
 
     python bench/bench_shadow.py [--rounds 5] [--seconds 5] [--baseline /work/main] [--format json]
 """
@@ -70,6 +72,41 @@ def measure(proc: K.Proc, script: Path, seconds: float) -> tuple[float, float, i
     return cpu_us, result.rps, result.errors
 
 
+def in_process(world: K.World, rounds: int, n: int = 100_000) -> dict[str, float]:
+    """µs per request of Pipeline.decide + the access line's encoding, per variant (medians of rounds)."""
+    import time
+
+    from jwtgate.config.loader import load_policy
+    from jwtgate.model import VerifiedToken
+    from jwtgate.policy.decision import decision_claim_paths
+    from jwtgate.server.context import Ctx
+    from jwtgate.server.metrics import Metrics
+    from jwtgate.server.pipeline import Pipeline
+    from jwtgate.server.state import Gate, _encode
+
+    files = configs(world, "http://127.0.0.1:9")
+    policy, shadow = (load_policy(files[k].read_text(), k, {}) for k in ("base", "shadow"))
+    claims = {"iss": K.ISSUER, "aud": K.AUDIENCE, "sub": "bench-user", "roles": ["llm-user"], "exp": 2**31}
+    auth = (world.token, VerifiedToken({}, claims, None, "fingerprint"))
+    gates = {"off": Gate(policy, None, None), "shadow": Gate(policy, None, None, shadow=shadow),  # type: ignore[arg-type]
+             "shadow+claims": Gate(policy, None, None, shadow=shadow, log_paths=decision_claim_paths(policy))}  # type: ignore[arg-type]
+    pipeline = Pipeline(policy.settings.serve, Metrics())
+
+    def once(gate: Gate) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            ctx = Ctx("POST", K.PATH, t0)
+            pipeline.decide(gate, auth, K.MODEL, K.PATH, ctx, True)
+            _encode(ctx.record(1.0))
+        return (time.perf_counter() - t0) / n * 1e6
+
+    samples: dict[str, list[float]] = {name: [] for name in gates}
+    for _ in range(rounds):
+        for name, gate in gates.items():
+            samples[name].append(once(gate))
+    return {name: round(statistics.median(v), 2) for name, v in samples.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -93,6 +130,7 @@ def main() -> int:
         finally:
             for proc in procs.values():
                 proc.stop()
+        inproc = in_process(world, args.rounds)
     rows = {n: {"cpu_us": round(statistics.median(s[0] for s in rows), 1),
                 "rps": round(statistics.median(s[1] for s in rows)), "errors": sum(s[2] for s in rows)}
             for n, rows in samples.items()}
@@ -100,11 +138,14 @@ def main() -> int:
     for row in rows.values():
         row["vs_off_us"] = round(row["cpu_us"] - off, 1)
     if args.format == "json":
-        print(json.dumps({"rows": rows, "rounds": args.rounds, "cpus": os.cpu_count()}, indent=2))
+        print(json.dumps({"rows": rows, "in_process_us": inproc, "rounds": args.rounds, "cpus": os.cpu_count()},
+                         indent=2))
         return 0
     print(f"{'contender':<15} {'CPU µs/req':>10} {'vs off':>7} {'req/s':>7} errors")
     for name, row in rows.items():
         print(f"{name:<15} {row['cpu_us']:>10} {row['vs_off_us']:>+7} {row['rps']:>7} {row['errors']}")
+    print("in-process, decide step + access line, µs/request: "
+          + ", ".join(f"{name} {us} ({us - inproc['off']:+.2f})" for name, us in inproc.items()))
     return 0
 
 
