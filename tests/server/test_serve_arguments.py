@@ -53,3 +53,11 @@ def test_shadow_config_is_linted_like_the_enforced_one(shadow: str, message: str
     assert result.exit_code == 2
     assert message in result.stderr and shadow in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_help_says_jwks_replaces_the_issuers_key_sources() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())  # rich wraps the help: compare with the line breaks folded
+    assert "REPLACES the issuers' configured key sources for this run (audience and issuer checks stay)" in text
+    assert "Extra key source" not in text
