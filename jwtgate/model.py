@@ -191,6 +191,7 @@ class IdentitySettings:
 
     headers: tuple[tuple[str, str], ...]
     user_field: str | None
+    litellm_user_header: str | None  # general_settings.user_header_name: LiteLLM reads the end user there
 
 
 @dataclass(frozen=True, slots=True)

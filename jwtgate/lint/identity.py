@@ -36,6 +36,21 @@ def identity_headers(ctx: LintContext) -> Iterator[Finding]:
                                            "choose another name, e.g. X-Jwtgate-User or x-litellm-end-user-id")
 
 
+@rule("JG131", "warning", "general_settings.user_header_name (LiteLLM's end-user header) that clients can set: "
+      "jwtgate.identity does not own it")
+def litellm_user_header(ctx: LintContext) -> Iterator[Finding]:
+    identity = ctx.policy.settings.identity
+    name = identity.litellm_user_header
+    if name is None or identity.user_field is not None:
+        return
+    if name.lower() in {n.lower() for n, _ in identity.headers}:
+        return
+    yield litellm_user_header.finding(
+        f"LiteLLM takes the request's end user from header '{name}', which jwtgate forwards as the client sent "
+        "it: any caller can be billed as someone else", ctx.where("general_settings.user_header_name"),
+        f"set it from the token: jwtgate.identity.headers: {{{name}: sub}} (or set jwtgate.identity.user_field)")
+
+
 def _entra_issuers(ctx: LintContext) -> list[str]:
     policy = ctx.policy
     urls = [c.issuer for c in policy.jwt.issuers] + [c.jwks_url or "" for c in policy.jwt.issuers]
@@ -55,4 +70,4 @@ def entra_groups(ctx: LintContext) -> Iterator[Finding]:
                 "no 'groups' claim, and jwtgate refuses the token (claims.overage)",
                 ctx.where(f"{JWT}.{setting}", JWT), OVERAGE_HINT)
 
-RULES = (identity_headers, entra_groups)
+RULES = (identity_headers, litellm_user_header, entra_groups)

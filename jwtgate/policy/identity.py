@@ -69,6 +69,8 @@ def removed_headers(policy: Policy) -> frozenset[str]:
     names = {name.lower() for name, _ in settings.headers}
     if settings.user_field is not None:
         names.update(LITELLM_END_USER_HEADERS)
+        if settings.litellm_user_header:  # LiteLLM reads it before the body's user too
+            names.add(settings.litellm_user_header.lower())
     return frozenset(names)
 
 

@@ -86,6 +86,9 @@ CASES = [
     ("JG130-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG130", 12, 15)]),
     ("JG130-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
      "    user_field: email\n", []),
+    ("JG131", "  user_header_name: X-End-User\n", [("JG131", 10, 3)]),
+    ("JG131-owned-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    headers: {x-end-user: sub}\n", []),
+    ("JG131-user-field-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    user_field: sub\n", []),
     ("JG102-identity-path", "jwtgate:\n  identity:\n    headers: {X-User: 5}\n", [("JG102", 12, 15)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
     ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",

@@ -71,6 +71,9 @@ def test_nothing_configured_is_no_identity_and_removes_nothing() -> None:
 def test_removed_headers_cover_configured_names_and_litellm_end_user_headers() -> None:
     assert removed_headers(policy()) == {"x-end-user", "x-groups", "x-tenant", "x-admin", "x-litellm-customer-id",
                                          "x-litellm-end-user-id"}
+    header = "  user_header_name: X-OpenWebUI-User-Id\n"
+    with_header = policy(CONFIG.replace("  litellm_jwtauth:", header + "  litellm_jwtauth:"))
+    assert "x-openwebui-user-id" in removed_headers(with_header)  # LiteLLM reads it before the body's user
 
 
 # --- Entra ID group overage --------------------------------------------------------------------------
