@@ -39,7 +39,7 @@ class JwtgateApp:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.hide = state.settings.hide_reasons
-        self.pipeline = Pipeline(state.settings)
+        self.pipeline = Pipeline(state.settings, state.metrics)
         self.forwarder = Forwarder(state, self.pipeline)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -153,7 +153,8 @@ class JwtgateApp:
         if how.how == "answer":
             await self.model_info(scope, send, gate, auth, ctx)
             return
-        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, how.credential)
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, auth[1].claims,
+                                     how.credential)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
         """The body and the model it names. Every body is looked at, not only those of known model routes:

@@ -81,6 +81,7 @@ async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive,
     needs_model = takes_body_model(method, route) or ctx.model is not None
     decision = pipeline.decide(gate, auth, ctx.model, route, ctx, needs_model)
     _check_gateway_credential(gate, decision, route)
-    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in pipeline.identity(decision).items()]
+    identity, _ = pipeline.identity(decision, gate.policy, auth[1].claims)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in identity.items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)

@@ -13,15 +13,13 @@ from urllib.parse import quote
 
 from jwtgate.config.env import resolve_env
 from jwtgate.model import Policy
+from jwtgate.policy import identity
 from jwtgate.policy.routing import model_routes
 
 if TYPE_CHECKING:
     import aiohttp
 
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
-    b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-})
+HOP_BY_HOP = frozenset(name.encode("latin-1") for name in identity.HOP_BY_HOP)
 CLIENT_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"api-key"})
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
