@@ -8,6 +8,7 @@ and the client's token never reaches anything behind jwtgate.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -27,13 +28,28 @@ TEXT = "Hello from the mock provider!"
 ALICE_MODELS = ["gpt-4o-mini", "text-embedding-3-small", "claude-sonnet"]  # internal_user in litellm-front.yaml
 
 
+_OPEN: list[openai.OpenAI | anthropic.Anthropic] = []  # closed after each test (their sockets, filterwarnings=error)
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+    gc.collect()  # anything left unclosed warns here, in this test, not in whichever test runs next
+
+
 def oai(world: World, who: str = "alice-user", **kw: Any) -> openai.OpenAI:
     retries = kw.pop("max_retries", 0)
-    return openai.OpenAI(base_url=f"{world.url}/v1", api_key=world.token(who), max_retries=retries, **kw)
+    client = openai.OpenAI(base_url=f"{world.url}/v1", api_key=world.token(who), max_retries=retries, **kw)
+    _OPEN.append(client)
+    return client
 
 
 def claude(world: World, who: str = "alice-user") -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=world.url, api_key=world.token(who), max_retries=0)
+    client = anthropic.Anthropic(base_url=world.url, api_key=world.token(who), max_retries=0)
+    _OPEN.append(client)
+    return client
 
 
 HI = [{"role": "user", "content": "hi"}]
@@ -130,6 +146,7 @@ def test_anthropic_messages_stream_arrives_chunk_by_chunk(held: World) -> None:
 def test_azure_openai_client_sends_its_key_as_api_key(world: World) -> None:
     client = openai.AzureOpenAI(azure_endpoint=world.url, api_key=world.token("alice-user"), api_version="2024-10-21",
                                 max_retries=0)
+    _OPEN.append(client)
     reply = client.chat.completions.create(model="gpt-4o-mini", messages=HI)  # type: ignore[arg-type]
     assert reply.choices[0].message.content == TEXT
 
