@@ -22,6 +22,7 @@ from jwtgate.server.inbound import (
     BadRequest,
     Body,
     bearer_token,
+    check_headers,
     check_path,
     header,
     parse_body,
@@ -98,6 +99,7 @@ class JwtgateApp:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = Ctx(scope["method"], scope["path"], time.perf_counter())
         try:
+            check_headers(scope["headers"], scope["http_version"])
             await self.dispatch(scope, receive, send, ctx)
         except Refusal as refusal:
             await self.refuse(send, refusal, ctx, reason_header=forward_auth.is_verify(scope["path"]))

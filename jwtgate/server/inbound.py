@@ -44,6 +44,34 @@ class Body:
     parsed: dict[str, object] | None = None
 
 
+MAX_HEADER_LINE = 8 * 1024  # nginx's large_client_header_buffers (4 x 8k): one header line, and all of them
+MAX_HEADERS = 32 * 1024
+# Bounded by the token cap instead (token.too_large, 401), and never forwarded upstream.
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+
+
+def check_headers(headers: list[tuple[bytes, bytes]], http_version: str) -> None:
+    """RFC 9112 rules the HTTP parser leaves to the server: exactly one Host (HTTP/1.1), bounded headers.
+
+    The parser (llhttp) already refuses bad framing: Content-Length with Transfer-Encoding, duplicate
+    or invalid Content-Length, bad chunk sizes, obs-fold.
+    """
+    hosts = size = 0
+    for key, value in headers:
+        line = len(key) + len(value)
+        if line > MAX_HEADER_LINE and key not in CREDENTIAL_HEADERS:
+            raise BadRequest(400, "request.header_too_large", f"header {key[:40].decode('latin-1')!r} is longer "
+                             f"than {MAX_HEADER_LINE} bytes")
+        size += line
+        if key == b"host":
+            hosts += 1
+    if size > MAX_HEADERS and sum(len(k) + len(v) for k, v in headers if k not in CREDENTIAL_HEADERS) > MAX_HEADERS:
+        raise BadRequest(400, "request.header_too_large", f"the request headers are larger than {MAX_HEADERS} bytes")
+    if hosts > 1 or (hosts == 0 and http_version != "1.0"):
+        raise BadRequest(400, "request.bad_host", "an HTTP/1.1 request needs exactly one Host header"
+                         if hosts == 0 else "the request has more than one Host header")
+
+
 def header(headers: Headers, name: bytes) -> bytes | None:
     """The first value of a (lower-case) header name."""
     for key, value in headers:
