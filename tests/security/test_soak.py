@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("jwtgate.server.runner")
+pytest.importorskip("jwtgate.server.process")
 
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 

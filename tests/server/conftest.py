@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jwtgate.server.runner import ServeOptions, build_state
 from jwtgate.server.state import AppState
+from jwtgate.server.wiring import ServeOptions, build_state
 
 ISSUER = "https://idp.test"
 AUDIENCE = "jwtgate-tests"
