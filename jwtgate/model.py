@@ -170,6 +170,7 @@ class ServeSettings:
     shutdown_timeout: float
     verified_cache_size: int
     verified_cache_ttl: float
+    reload_interval: float = 0.0  # seconds between checks of the config and key files; 0 = off (SIGHUP only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class JwtgateApp:
         self.hide = state.settings.hide_reasons
         self.pipeline = Pipeline(state.settings)
         self.forwarder = Forwarder(state, self.pipeline)
+        self.watcher: asyncio.Future[None] | None = None  # polls the config's files (reload_interval)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -69,6 +70,8 @@ class JwtgateApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.watcher is not None:
+                    self.watcher.cancel()
                 await self.state.upstream.close()
                 gate = self.state.holder.gate
                 if gate.aclose is not None:
@@ -78,6 +81,8 @@ class JwtgateApp:
 
     async def startup(self) -> None:
         await self.state.upstream.start()
+        if self.state.settings.reload_interval > 0:
+            self.watcher = asyncio.ensure_future(reload.watch(self.state, self.state.settings.reload_interval))
         if self.state.install_sighup and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))

@@ -36,6 +36,7 @@ class Gate:
     keys_ready: Callable[[], Awaitable[bool]] = field(default=lambda: _true())
     aclose: Callable[[], Awaitable[None]] | None = None
     decisions: DecisionCache = field(default_factory=lambda: DecisionCache(10_000))
+    files: tuple[str, ...] = ()  # the config and key files it was built from (watched for changes)
 
 
 class DecisionCache:

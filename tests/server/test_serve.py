@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -13,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
+from jwtgate.errors import UsageError
 from jwtgate.server.wiring import ServeOptions, effective_settings
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
@@ -119,6 +122,60 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[
     server.wait_for(r"keeping the running config")
     assert status("o1-secret") == 200
     assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its graceful shutdown
+
+
+def _publish(configmap: Path, version: str, files: dict[str, str]) -> None:
+    """What the kubelet does to a mounted ConfigMap: a new ``..<version>`` directory, then an atomic
+    swap of the ``..data`` symlink; the visible ``name -> ..data/name`` links never change."""
+    new = configmap / f"..{version}"
+    new.mkdir(parents=True)
+    for name, text in files.items():
+        (new / name).write_text(text)
+    staged = configmap / "..data_tmp"
+    staged.symlink_to(new.name)
+    os.replace(staged, configmap / "..data")
+    for name in files:
+        if not (configmap / name).is_symlink():
+            (configmap / name).symlink_to(f"..data/{name}")
+
+
+def test_a_configmap_symlink_swap_is_reloaded_without_a_signal(tmp_path: Path, keys: Keys, upstream: FakeUpstream,
+                                                                env: dict[str, str]) -> None:
+    configmap = tmp_path / "configmap"
+    config = write_policy(tmp_path / "v1.yaml", upstream.url, configmap / "jwks.json",
+                          extra="    reload_interval: 0.2\n")
+    text, jwks = config.read_text(), keys.jwks_path.read_text()
+    _publish(configmap, "v1", {"config.yaml": text, "jwks.json": jwks})
+    rotated = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(keys.other.public_key()))
+    rotated.update({"kid": "test-key-2", "alg": "RS256", "use": "sig"})
+    both = json.dumps({"keys": [*json.loads(jwks)["keys"], rotated]})
+    proc_env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    server = Served(["--config", str(configmap / "config.yaml"), "--port", "0", "--upstream", upstream.url], proc_env)
+    try:
+        url = server.wait_for(r"listening on (http://\S+)").group(1)
+
+        def status(model: str, token: str) -> int:
+            return httpx.post(url + "/v1/chat/completions", json={"model": model}, timeout=WAIT,
+                              headers={"authorization": f"Bearer {token}"}).status_code
+
+        new_token = keys.token(DEV, key=keys.other, kid="test-key-2")
+        assert (status("o1-secret", keys.token(DEV)), status("gpt-4o", new_token)) == (403, 401)
+        allowing = text.replace('models: ["gpt-4o", "llama"]', 'models: ["gpt-4o", "o1-secret"]')
+        _publish(configmap, "v2", {"config.yaml": allowing, "jwks.json": both})
+        server.wait_for(r"config reloaded")
+        assert (status("o1-secret", keys.token(DEV)), status("gpt-4o", new_token)) == (200, 200)
+        _publish(configmap, "v3", {"config.yaml": text.replace("model_list:", "model_list: [broken"),
+                                   "jwks.json": both})
+        server.wait_for(r"keeping the running config")
+        assert status("o1-secret", keys.token(DEV)) == 200
+    finally:
+        server.stop()
+
+
+def test_reload_interval_out_of_range_is_a_usage_error() -> None:
+    policy = load_policy("jwtgate:\n  serve:\n    reload_interval: 0.01\n", "c.yaml", {})
+    with pytest.raises(UsageError, match="reload_interval"):
+        effective_settings(policy, ServeOptions("c.yaml"))
 
 
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
