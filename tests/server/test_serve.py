@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,3 +193,38 @@ def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> No
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_metrics_add_up_across_two_workers(tmp_path: Path, keys: Keys, upstream: FakeUpstream,
+                                           env: dict[str, str]) -> None:
+    """Whichever worker answers a scrape, /metrics counts every worker's requests; the shared metrics
+    directory lives in the supervisor's temp dir and is gone after it stops."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = write_policy(tmp_path / "config.yaml", upstream.url, keys.jwks_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc_env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TMPDIR": str(scratch)}
+    server = Served(["--config", str(config), "--port", "0", "--workers", "2", "--upstream", upstream.url], proc_env)
+    try:
+        url = server.wait_for(r"listening on (http://\S+) with 2 workers").group(1)
+        for _ in range(int(WAIT / 0.1)):  # until a worker answers
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/healthz", timeout=WAIT).status_code == 200:
+                    break
+            time.sleep(0.1)
+        token = keys.token(DEV)
+
+        def call(_: int) -> int:  # a new connection each: the kernel hands them to either worker
+            return httpx.post(url + "/v1/chat/completions", json={"model": "gpt-4o"}, timeout=WAIT,
+                              headers={"authorization": f"Bearer {token}"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(call, range(40))) == {200}
+        assert len(list(scratch.glob("jwtgate-metrics-*/counter_*.db"))) == 2  # one file per worker
+        for _ in range(6):
+            text = httpx.get(url + "/metrics", timeout=WAIT).text
+            assert 'jwtgate_requests_total{decision="allow",reason="ok"} 40.0' in text
+    finally:
+        server.stop()
+    assert list(scratch.iterdir()) == []
