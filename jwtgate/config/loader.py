@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jwtgate.config import schema as S
+from jwtgate.config.env import env_reference, resolve_env
 from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import ConfigError
 from jwtgate.model import (
@@ -27,8 +28,6 @@ from jwtgate.model import (
     Settings,
     Severity,
 )
-
-ENV_PREFIX = "os.environ/"
 
 
 @dataclass
@@ -180,11 +179,10 @@ def _mapping_at(ctx: _Ctx, parent: dict[str, Any], key: str, path: str) -> dict[
 
 
 def _resolve_env(ctx: _Ctx, value: str, loc: Location) -> str | None:
-    if not value.startswith(ENV_PREFIX):
-        return value
-    name = value[len(ENV_PREFIX):]
-    if name in ctx.env:
-        return ctx.env[name]
+    resolved = resolve_env(value, ctx.env)
+    if resolved is not None:
+        return resolved
+    name = env_reference(value)
     ctx.add("JG301", "warning", f"environment variable {name} is not set (referenced as '{value}')", loc,
             f"export {name}=... before starting the gateway")
     return None
@@ -323,6 +321,7 @@ def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema,
         walked = _walk_node(ctx, entry, item, ipath)
         walked["__location__"] = iloc
         walked["__path__"] = ipath
+        walked["__unset__"] = tuple(n for k, v in entry.items() if (n := env_reference(v)) and walked.get(k) is None)
         items.append(walked)
     return tuple(items)
 
@@ -414,11 +413,14 @@ def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
         public_key_stale_ttl=float(raw["public_key_stale_ttl"]),
         issuers=issuers,
         raw={k: v for k, v in raw.items()},
+        unset_issuers=tuple(n for e in raw.get("issuers") or () if e.get("issuer") is None
+                            for n in e["__unset__"][:1]),
     )
 
 
 def _build_settings(raw: dict[str, Any]) -> Settings:
     serve = raw.get("serve") or {}
+    lint = raw.get("lint") or {}
     serve_defaults = {name: spec.default for name, spec in S.SERVE.fields.items()}
     sv = {**serve_defaults, **{k: v for k, v in serve.items() if k in serve_defaults and v is not None}}
     return Settings(
@@ -434,6 +436,8 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
         jwks=tuple(raw["jwks"] or ()),
         insecure_skip_audience=bool(raw["insecure_skip_audience"]),
         serve=ServeSettings(**sv),
+        lint_ignore=tuple(lint.get("ignore") or ()),
+        lint_severity=plain(dict(lint.get("severity") or {})),
     )
 
 

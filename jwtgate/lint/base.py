@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import Finding, Location, Policy, RolePermission, Severity
+from jwtgate.model import Finding, IssuerConfig, Location, ModelEntry, Policy, Request, RolePermission, Severity
 
 JWT = "general_settings.litellm_jwtauth"
 RP = "general_settings.role_permissions"
@@ -20,13 +20,23 @@ CLAIM_PATH_KEYS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """Claims a real identity provider issued (``lint --claims/--token``), named for messages."""
+
+    name: str
+    claims: Mapping[str, Any]
+
+
 @dataclass
 class LintContext:
-    """What a rule reads: the policy, the environment, and lazily built indexes."""
+    """What a rule reads: the policy, the environment, claim samples, and lazily built indexes."""
 
     policy: Policy
     env: Mapping[str, str]
+    samples: tuple[ClaimSample, ...] = ()
     _perm_index: dict[Location, int] | None = field(default=None, repr=False)
+    _model_index: dict[Location, int] | None = field(default=None, repr=False)
 
     @property
     def file_start(self) -> Location:
@@ -45,6 +55,17 @@ class LintContext:
         if self._perm_index is None:
             self._perm_index = _index_items(self.policy, RP)
         return f"{RP}[{self._perm_index.get(perm.location, 0)}]"
+
+    def issuer_path(self, cfg: IssuerConfig) -> str:
+        """The config path (``...litellm_jwtauth.issuers[i]``) of an issuers entry."""
+        index = _index_items(self.policy, f"{JWT}.issuers")
+        return f"{JWT}.issuers[{index.get(cfg.location, 0) if cfg.location is not None else 0}]"
+
+    def model_path(self, entry: ModelEntry) -> str:
+        """The config path (``model_list[i]``) of a model_list entry."""
+        if self._model_index is None:
+            self._model_index = _index_items(self.policy, "model_list")
+        return f"model_list[{self._model_index.get(entry.location, 0)}]"
 
     def raw_entries(self, key: str) -> tuple[dict[str, Any], ...]:
         """Walked litellm_jwtauth list entries (with ``__path__``/``__location__``) for ``key``."""
@@ -99,19 +120,24 @@ def rule(code: str, severity: Severity, summary: str) -> Callable[[Check], Rule]
     return wrap
 
 
+# The config key named for each kind of grant (policy.grants) that leads to a role.
+_VIA = {"team_id": "team_id_jwt_field", "team_id_default": "team_id_default", "user_id": "user_id_jwt_field",
+        "user_roles": "user_allowed_roles", "role_mapping": "role_mappings"}
+
+
 def reachable_roles(policy: Policy) -> dict[str, str]:
-    """Gateway roles a token can resolve to (besides the admin scope), each with the key that allows it."""
-    jwt = policy.jwt
-    issuer_fields = {k for iss in jwt.issuers for k in iss.fields}
+    """Gateway roles a token can resolve to (besides the admin scope), each with the key that leads there.
+
+    The grants of ``policy.grants``, each resolved by ``decide()`` on its example claims: a shadowed grant
+    counts as the role decide() gives it, and a key that grants no role (``team_alias_jwt_field``) none.
+    """
+    from jwtgate.policy.grants import grants
+    from jwtgate.policy.reports import try_grant
+
     out: dict[str, str] = {}
-    for key in ("team_id_jwt_field", "team_id_default", "team_alias_jwt_field"):
-        if getattr(jwt, key) or key in issuer_fields:
-            out.setdefault("team", key)
-    if jwt.user_id_jwt_field or "user_id_jwt_field" in issuer_fields:
-        out.setdefault("internal_user", "user_id_jwt_field")
-    if jwt.user_roles_jwt_field and jwt.user_allowed_roles:
-        out.setdefault("internal_user", "user_allowed_roles")
-    if jwt.roles_jwt_field:
-        for mapping in jwt.role_mappings:
-            out.setdefault(mapping.internal_role, "role_mappings")
+    for grant in grants(policy):
+        via = _VIA.get(grant.kind)
+        role = try_grant(policy, grant, Request()).decision.role if via else None
+        if via and role is not None:
+            out.setdefault(role, via)
     return out

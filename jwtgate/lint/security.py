@@ -6,8 +6,9 @@ import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from jwtgate.config.env import env_reference, resolve_env, unset_issuers_text
 from jwtgate.lint.base import LintContext, rule
-from jwtgate.model import Finding, Location
+from jwtgate.model import Finding, Location, Policy
 
 ENABLE = "general_settings.enable_jwt_auth"
 
@@ -33,7 +34,16 @@ def no_audience_or_issuer(ctx: LintContext) -> Iterator[Finding]:
         msg = ("JWT auth is on but JWT_AUDIENCE and JWT_ISSUER are unset and there are no issuers: tokens "
                "minted for any app on the same identity provider are accepted")
     hint = "set JWT_AUDIENCE and ideally JWT_ISSUER, or configure litellm_jwtauth.issuers"
+    msg, hint = _unset_issuers_first(policy, msg, hint)
     yield no_audience_or_issuer.finding(msg, ctx.where(ENABLE), hint)
+
+
+def _unset_issuers_first(policy: Policy, msg: str, hint: str) -> tuple[str, str]:
+    """When issuers entries were dropped for an unset os.environ/ issuer, say that first: it is the cause."""
+    if policy.jwt.issuers or not policy.jwt.unset_issuers:
+        return msg, hint
+    why, fix = unset_issuers_text(policy.jwt.unset_issuers)
+    return f"{why}: {msg}", fix
 
 
 @rule("JG303", "warning", "audience validation disabled (disable_audience_validation and the like)")
@@ -101,34 +111,63 @@ def no_key_source(ctx: LintContext) -> Iterator[Finding]:
         return
     if ctx.env.get("JWT_PUBLIC_KEY_URL", "").strip():
         return
-    yield no_key_source.finding(
-        "JWT auth is on but JWT_PUBLIC_KEY_URL is not set and no issuers are configured: every token fails "
-        "with 'Missing JWT Public Key URL'", ctx.where(ENABLE),
+    msg, hint = _unset_issuers_first(
+        policy, "JWT auth is on but JWT_PUBLIC_KEY_URL is not set and no issuers are configured: every token "
+        "fails with 'Missing JWT Public Key URL'",
         "export JWT_PUBLIC_KEY_URL=<JWKS or discovery URL> where the gateway and this lint run")
+    yield no_key_source.finding(msg, ctx.where(ENABLE), hint)
 
 
-# RFC 7518 §3.2: an HMAC key at least as long as the hash output (HS256: 32 bytes; HS384 48, HS512 64).
-MIN_HMAC_SECRET_BYTES = 32
-_PUBLIC_KEY_MARKERS = (b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")
+def _hmac_algorithms(configured: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The HMAC algorithms the secret must serve: those in jwtgate.algorithms, else (no list) the weakest."""
+    from jwtgate.tokens.algorithms import HMAC_ALGORITHMS
+    from jwtgate.tokens.verify import allowed_algorithms
+
+    if configured is None:
+        return HMAC_ALGORITHMS[:1]
+    return tuple(a for a in HMAC_ALGORITHMS if a in allowed_algorithms(configured, True))
 
 
-@rule("JG306", "error", "jwtgate.hmac_secret shorter than 32 bytes, or a public key")
+@rule("JG306", "error", "jwtgate.hmac_secret shorter than its HMAC algorithms need (HS256 32, HS384 48, HS512 64 "
+      "bytes), or a public key")
 def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
+    """The verifier's own rule (``hmac_secret_problem``) for every HMAC algorithm the config accepts."""
+    from jwtgate.tokens.algorithms import HMAC_MIN_SECRET_BYTES, hmac_secret_problem
+
     secret = ctx.policy.settings.hmac_secret
     if not secret:
         return
     data = secret.encode("utf-8")
+    problems = [(alg, p) for alg in _hmac_algorithms(ctx.policy.settings.algorithms)
+                if (p := hmac_secret_problem(alg, data)) is not None]
+    if not problems:
+        return
+    alg, problem = problems[-1]
     loc = ctx.where("jwtgate.hmac_secret", "jwtgate")
     hint = "configure a random secret of at least 64 bytes, e.g. from 'openssl rand -base64 48'"
-    if data.lstrip().startswith(_PUBLIC_KEY_MARKERS):
-        yield weak_hmac_secret.finding(
-            "jwtgate.hmac_secret looks like a public key (PEM, SSH or JWK): anyone holding the public key "
-            "could mint HS256 tokens; jwtgate refuses every HMAC token with it", loc, hint)
-    elif len(data) < MIN_HMAC_SECRET_BYTES:
-        yield weak_hmac_secret.finding(
-            f"jwtgate.hmac_secret is {len(data)} bytes; HS256 needs at least {MIN_HMAC_SECRET_BYTES} (HS384 48, "
-            "HS512 64, RFC 7518 §3.2): a short secret is cracked offline from one token, and jwtgate refuses "
-            "HMAC tokens with it", loc, hint)
+    if problem.code == "key.weak_secret":
+        message = (f"jwtgate.hmac_secret is {len(data)} bytes; {alg} needs at least {HMAC_MIN_SECRET_BYTES[alg]} "
+                   f"(RFC 7518 §3.2): a short secret is cracked offline from one token, and jwtgate refuses "
+                   f"{'/'.join(a for a, _ in problems)} tokens with it ({problem.code})")
+    else:
+        message = ("jwtgate.hmac_secret looks like a public key (PEM, SSH or JWK): anyone holding the public key "
+                   "could mint HMAC tokens; jwtgate refuses every HMAC token with it")
+    yield weak_hmac_secret.finding(message, loc, hint)
 
 
-RULES = (no_audience_or_issuer, audience_disabled, insecure_key_url, no_key_source, weak_hmac_secret)
+@rule("JG307", "error", "a model_list api_base from an os.environ/NAME whose variable is not set")
+def unset_api_base(ctx: LintContext) -> Iterator[Finding]:
+    for entry in ctx.policy.models:
+        value = entry.params.get("api_base")
+        name = env_reference(value)
+        if name is None or resolve_env(value, ctx.env):
+            continue
+        path = f"{ctx.model_path(entry)}.litellm_params.api_base"
+        yield unset_api_base.finding(
+            f"model '{entry.name}' takes its api_base from environment variable {name}, which is not set: "
+            "serve would send this model's requests to --upstream instead", ctx.where(path, ctx.model_path(entry)),
+            f"export {name}=<the model's API base URL> where the gateway and this lint run")
+
+
+RULES = (no_audience_or_issuer, audience_disabled, insecure_key_url, no_key_source, weak_hmac_secret,
+         unset_api_base)

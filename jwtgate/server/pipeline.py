@@ -17,9 +17,14 @@ from jwtgate.server.inbound import bearer_token, header
 from jwtgate.server.responses import Refusal, read_body
 from jwtgate.server.state import Gate
 from jwtgate.server.types import Receive, Scope
+from jwtgate.tokens.compact import token_facts
 
 Auth = tuple[str, VerifiedToken]  # the bearer token as sent and its verification
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # what cannot travel in a header value
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class Pipeline:
@@ -37,9 +42,12 @@ class Pipeline:
         try:
             verified = await gate.authenticator.aauthenticate(token)
         except JwtgateError as err:
+            facts = token_facts(token, max_bytes=gate.policy.settings.max_token_bytes)
+            ctx.fingerprint, ctx.kid, ctx.iss = facts.fingerprint, facts.kid, facts.iss
             status = 503 if err.code.startswith("jwks.") else 401
             raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
-        ctx.fingerprint = verified.fingerprint
+        ctx.fingerprint, ctx.kid = verified.fingerprint, _text(verified.header.get("kid"))
+        ctx.iss = _text(verified.claims.get("iss"))
         return token, verified
 
     async def body(self, scope: Scope, receive: Receive) -> bytes:

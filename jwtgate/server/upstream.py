@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
+from jwtgate.config.env import resolve_env
 from jwtgate.model import Policy
 from jwtgate.server.http_client import HttpClient
 
-ENV_PREFIX = "os.environ/"
 # LiteLLM provider prefixes whose API is OpenAI's, so the request can be sent to api_base as it is.
 OPENAI_COMPATIBLE = frozenset({
     "openai", "hosted_vllm", "vllm", "openai_like", "custom_openai", "text-completion-openai", "lm_studio",
@@ -53,15 +52,6 @@ class Targets:
             if target is not None:
                 return target
         return self.default
-
-
-def resolve_env(value: Any, env: Mapping[str, str]) -> str | None:
-    """A literal string, or ``os.environ/NAME`` looked up in ``env``; None when unset or not a string."""
-    if not isinstance(value, str) or not value:
-        return None
-    if value.startswith(ENV_PREFIX):
-        return env.get(value[len(ENV_PREFIX):]) or None
-    return value
 
 
 def upstream_model_name(litellm_model: str) -> str:

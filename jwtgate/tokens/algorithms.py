@@ -171,20 +171,28 @@ def make_verifier(spec: AlgSpec, kty: str, key: Any) -> Verifier | str:
     return key_misfit(spec, kty, key) or spec.prepare(key)
 
 
-def check_hmac(alg: str, secret: bytes, signature: bytes, signing_input: bytes) -> bool:
-    """Constant-time HMAC check with the configured shared secret."""
+def hmac_secret_problem(alg: str, secret: bytes) -> TokenError | None:
+    """Why the configured secret must not verify ``alg`` tokens (a public key, shorter than the hash), else None."""
     if secret.lstrip().startswith(_PUBLIC_KEY_MARKERS):
-        raise TokenError(
+        return TokenError(
             "the configured jwtgate.hmac_secret looks like a public key (PEM, SSH or JWK); "
             "HMAC with a public key lets anyone forge tokens: configure a random shared secret",
             code="token.alg_key_mismatch",
         )
     if len(secret) < HMAC_MIN_SECRET_BYTES[alg]:
-        raise TokenError(
+        return TokenError(
             f"the configured jwtgate.hmac_secret is {len(secret)} bytes; {alg} needs at least "
             f"{HMAC_MIN_SECRET_BYTES[alg]} (RFC 7518 §3.2), a shorter secret can be guessed offline from "
             "one token: configure a random secret (e.g. openssl rand -base64 48)",
             code="key.weak_secret",
         )
+    return None
+
+
+def check_hmac(alg: str, secret: bytes, signature: bytes, signing_input: bytes) -> bool:
+    """Constant-time HMAC check with the configured shared secret (refused when ``hmac_secret_problem``)."""
+    problem = hmac_secret_problem(alg, secret)
+    if problem is not None:
+        raise problem
     expected = hmac.digest(secret, signing_input, HMAC_HASHES[alg])
     return hmac.compare_digest(expected, signature)

@@ -9,7 +9,8 @@ import pytest
 
 from jwtgate.config.loader import load_policy, load_policy_file
 from jwtgate.lint.registry import RULES, RULES_BY_CODE, SEMANTIC_RULES, lint_policy, rules_table
-from jwtgate.model import Finding
+from jwtgate.model import Finding, Request
+from jwtgate.policy.decision import decide
 
 BASE = """\
 model_list:
@@ -65,6 +66,8 @@ CASES = [
     ("JG207-unreachable-ok", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
      "    - role: internal_user\n      models: [gpt-4o]\n    - role: team\n      models: []\n", []),
     ("JG208", "    enforce_rbac: true\n    team_id_jwt_field: team\n", [("JG208", 11, 5)]),
+    # team_alias_jwt_field names a team but grants no role: decide() refuses such tokens (policy.no_role)
+    ("JG208-alias-only-ok", "    enforce_rbac: true\n    team_alias_jwt_field: team_alias\n", []),
     ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
     ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n", []),
     ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
@@ -203,7 +206,9 @@ def test_registry_is_complete_and_well_formed() -> None:
 
 def test_every_semantic_rule_is_exercised_here() -> None:
     covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
-                                                    "JG306"}  # JG306: tests/security/test_weak_secret.py
+                                                    "JG306",  # JG306: tests/security/test_weak_secret.py
+                                                    "JG307",
+                                                    "JG120"}  # JG120: tests/lint/test_claim_samples.py
     assert {r.code for r in SEMANTIC_RULES} <= covered
 
 
@@ -218,3 +223,37 @@ def test_a_policy_test_file_is_not_linted_as_a_config() -> None:
     assert [(f.code, f.hint) for f in findings] == [
         ("JG005", "run 'jwtgate test sample_configs/tests/keycloak.yaml'")]
     assert "looks like a policy test file" in findings[0].message
+
+
+def test_jg208_agrees_with_decide_when_only_team_alias_is_configured() -> None:
+    text = BASE + "    enforce_rbac: true\n    team_alias_jwt_field: team_alias\n"
+    policy = load_policy(text, "c.yaml", {})
+    decision = decide(policy, {"sub": "u1", "team_alias": "research"}, Request(model="gpt-4o"))
+    assert decision.reason is not None and decision.reason.code == "policy.no_role"
+    assert "JG208" not in {f.code for f in lint(text)}
+
+
+API_BASE_ENV = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+  - model_name: llama
+    litellm_params:
+      model: hosted_vllm/llama
+      api_base: os.environ/VLLM_BASE
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+"""
+
+
+def test_jg307_an_unset_api_base_variable_is_an_error_at_its_line() -> None:
+    found = [f for f in lint(API_BASE_ENV) if f.code == "JG307"]
+    assert [(f.severity, f.location.line, f.location.column) for f in found] == [("error", 7, 7)]
+    assert "VLLM_BASE" in found[0].message and "'llama'" in found[0].message
+    assert found[0].hint is not None and "export VLLM_BASE=" in found[0].hint
+
+
+def test_jg307_is_quiet_once_the_variable_is_set() -> None:
+    assert "JG307" not in {f.code for f in lint(API_BASE_ENV, {"VLLM_BASE": "http://127.0.0.1:8000/v1"})}

@@ -40,6 +40,31 @@ def test_lint_flags_weak_hmac_secrets(secret: str, flagged: bool) -> None:
         assert secret.replace("\\", "") not in found[0].message, "the secret is never printed"
 
 
+@pytest.mark.parametrize(("algorithms", "flagged"), [
+    pytest.param("[HS512]", "HS512 needs at least 64", id="hs512-40-bytes"),
+    pytest.param("[HS384]", "HS384 needs at least 48", id="hs384-40-bytes"),
+    pytest.param("[HS256]", None, id="hs256-40-bytes"),
+    pytest.param(None, None, id="no-list-40-bytes"),
+])
+def test_lint_uses_the_verifiers_minimum_for_each_configured_algorithm(algorithms: str | None,
+                                                                       flagged: str | None) -> None:
+    secret = "x" * 40
+    text = _config(secret) + (f"  algorithms: {algorithms}\n" if algorithms else "")
+    found = [f for f in lint_policy(load_policy(text, "c.yaml", ENV), ENV) if f.code == "JG306"]
+    assert [f.message for f in found if flagged and flagged in f.message] == [f.message for f in found]
+    assert bool(found) is (flagged is not None)
+
+
+def test_what_lint_flags_the_verifier_refuses(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path)
+    (tmp_path / "idp-jwks.json").write_text(json.dumps({"keys": []}), encoding="utf-8")
+    config = _config("x" * 40).replace("jwks.json", str(tmp_path / "idp-jwks.json")) + "  algorithms: [HS512]\n"
+    (tmp_path / "gateway-weak.yaml").write_text(config, encoding="utf-8")
+    assert "JG306" in {f.code for f in lint_policy(load_policy(config, "c.yaml", ENV), ENV)}
+    outcome = run_sync(gateway.auth("weak"), Kit(now=NOW).token("HS512", key="x" * 40, kid=None), "small")
+    assert not outcome.allowed and outcome.code == "key.weak_secret"
+
+
 def test_lint_cli_exits_1_on_a_weak_secret(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(_config(WEAK_SECRET), encoding="utf-8")

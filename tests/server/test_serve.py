@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,8 @@ from typer.testing import CliRunner
 from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
 from jwtgate.errors import UsageError
-from jwtgate.server.wiring import ServeOptions, effective_settings
+from jwtgate.server.state import ConfigRejected
+from jwtgate.server.wiring import ServeOptions, effective_settings, load_checked
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
 DEV = {"roles": ["gw-dev"]}
@@ -47,11 +49,36 @@ def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     assert "not starting" in result.stderr
 
 
+def test_the_configs_own_suppressions_apply_at_start(tmp_path: Path) -> None:
+    text = Path("sample_configs/broken/rbac-flag.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigRejected) as rejected:
+        load_checked(str(config), {})
+    assert [f.code for f in rejected.value.findings] == ["JG201"]
+    config.write_text(text.replace("  role_permissions:\n", "  role_permissions:  # jwtgate: ignore[JG201] "
+                                   "staging, RBAC off until=2027-01-31\n"), encoding="utf-8")
+    _, warnings = load_checked(str(config), {}, today=date(2027, 1, 31))
+    assert [f.code for f in warnings] == ["JG202"]
+    with pytest.raises(ConfigRejected):
+        load_checked(str(config), {}, today=date(2027, 2, 1))
+
+
 def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
     config = write_policy(tmp_path / "c.yaml", "http://127.0.0.1:9", keys.jwks_path)
     result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config), "--port", "0"])
     assert result.exit_code == 2
     assert "no upstream for ['gpt-4o', 'o1-secret']" in result.stderr
+
+
+def test_an_unset_api_base_variable_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
+    config = write_policy(tmp_path / "c.yaml", "os.environ/LLAMA_BASE", keys.jwks_path).read_text()
+    (tmp_path / "c.yaml").write_text(config.replace("os.environ/LLAMA_BASE/v1", "os.environ/LLAMA_BASE"))
+    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(
+        app, ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"])
+    assert result.exit_code == 2
+    assert re.search(r"c\.yaml:8:7: JG307 error: .*LLAMA_BASE", result.stderr)
+    assert "not starting" in result.stderr
 
 
 class Served:
