@@ -91,7 +91,8 @@ async def request_steps(tmp: Path) -> Callable[[], None]:
         decision = pipeline.decide(gate, auth, ctx.model, path, ctx, needs_model)
         target = gate.targets.for_model(ctx.model)
         assert target is not None
-        headers = forward_headers(scope["headers"], forwarder.blocked, pipeline.identity(decision), target.api_key,
+        identity, _ = pipeline.identity(decision, gate.policy, auth[1].claims)
+        headers = forward_headers(scope["headers"], forwarder.blocked_for(gate.policy), identity, target.api_key,
                                   "authorization")
         target_url(target, path, scope["query_string"])
         response_headers(UPSTREAM_HEADERS)

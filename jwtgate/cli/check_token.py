@@ -14,6 +14,7 @@ from jwtgate.cli.options import check_format, dump_json
 
 if TYPE_CHECKING:
     from jwtgate.model import Decision, Policy, Request
+    from jwtgate.policy.identity import Identity
     from jwtgate.tokens.authenticator import AuthTrace
 
 DEFAULT_ROUTE = "/v1/chat/completions"
@@ -46,7 +47,7 @@ def run_check(policy: Policy, token: str, request: Request, *, sources: list[str
 
 
 def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, now: float | None,
-               token: str | None = None) -> dict[str, Any]:
+               token: str | None = None, policy: Policy | None = None) -> dict[str, Any]:
     """The check-token JSON document (see ``render.decision.decision_to_json``).
 
     ``header`` and ``fingerprint`` are filled whenever the token parsed, even if it was then refused.
@@ -56,7 +57,12 @@ def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, no
     verified = trace.verified
     steps = (*trace.steps, *(decision.steps if decision else ()))
     header, fingerprint = _parsed(trace, token)
-    extra = {"header": header, "fingerprint": fingerprint, "now": now}
+    extra: dict[str, Any] = {"header": header, "fingerprint": fingerprint, "now": now}
+    upstream = _upstream(policy, trace, decision)
+    if upstream is not None:
+        from jwtgate.render.identity import identity_json
+
+        extra["upstream"] = identity_json(upstream)
     return decision_to_json(decision, steps=steps, verified=verified is not None,
                             claims=verified.claims if verified else None, error=trace.error, request=request,
                             extra=extra)
@@ -74,13 +80,27 @@ def _parsed(trace: AuthTrace, token: str | None) -> tuple[dict[str, Any] | None,
     return dict(step.data["header"]), fingerprint(token) if token is not None else None
 
 
-def render_text(trace: AuthTrace, decision: Decision | None) -> None:
+def _upstream(policy: Policy | None, trace: AuthTrace, decision: Decision | None) -> Identity | None:
+    """What ``jwtgate.identity`` would send for an allowed request (None: not configured or not allowed)."""
+    from jwtgate.policy.identity import NO_IDENTITY, identity_for
+
+    if policy is None or decision is None or not decision.allowed or trace.verified is None:
+        return None
+    identity = identity_for(policy, trace.verified.claims)
+    return None if identity is NO_IDENTITY else identity
+
+
+def render_text(trace: AuthTrace, decision: Decision | None, policy: Policy | None = None) -> None:
     """Every step with its mark, the notes, then ALLOWED or DENIED [code] (and the error's hint)."""
     from jwtgate.render.decision import render_trace_text, render_verdict_text, stdout_console
+    from jwtgate.render.identity import identity_lines
 
     out = stdout_console()
     steps = (*trace.steps, *(decision.steps if decision else ()))
     render_trace_text(steps, decision.notes if decision else (), out)
+    upstream = _upstream(policy, trace, decision)
+    for line in identity_lines(upstream) if upstream is not None else ():
+        out.print(line)
     allowed = trace.error is None and decision is not None and decision.allowed
     render_verdict_text(allowed, trace.error or (decision.reason if decision else None), out)
     if trace.error is not None and trace.error.hint:
@@ -121,7 +141,7 @@ def check_token(
     trace, decision = run_check(policy, text, request, sources=jwks, now=when, leeway=leeway,
                                 cache_dir=cache_dir, offline=offline)
     if output == "json":
-        dump_json(trace_json(trace, decision, request, when, text))
+        dump_json(trace_json(trace, decision, request, when, text, policy))
     else:
-        render_text(trace, decision)
+        render_text(trace, decision, policy)
     raise typer.Exit(0 if trace.error is None and decision is not None and decision.allowed else 1)

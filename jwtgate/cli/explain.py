@@ -67,7 +67,8 @@ def _trace_claims(policy: Policy, claims: dict[str, Any], request: Request, fmt:
 
     d = decide(policy, claims, request)
     label = "UNVERIFIED claims (no signature, expiry or audience checked)"
-    _emit(fmt, R.trace_text(d, request, label), R.trace_json(d, request, verified=False))
+    upstream = R.upstream_identity(policy, d, claims)
+    _emit(fmt, R.trace_text(d, request, label, upstream), R.trace_json(d, request, verified=False, upstream=upstream))
     return 0 if d.allowed else 1
 
 

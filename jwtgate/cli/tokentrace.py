@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from jwtgate.model import Decision, Policy, Reason, Request
 
@@ -25,8 +26,9 @@ LITELLM_TOKEN_NOTES = {
 
 
 def verify_and_decide(policy: Policy, token: str, keys: list[str], request: Request, now: float | None,
-                      cache_dir: Path | None) -> tuple[Decision, bool]:
-    """check-token's verify-then-decide, as one Decision (a refused token denies with its error code)."""
+                      cache_dir: Path | None) -> tuple[Decision, dict[str, Any] | None]:
+    """check-token's verify-then-decide, as one Decision (a refused token denies with its error code),
+    and the verified claims (None for a refused token)."""
     from jwtgate.cli.check_token import run_check
 
     trace, d = run_check(policy, token, request, sources=keys, now=now, leeway=None, cache_dir=cache_dir,
@@ -36,9 +38,10 @@ def verify_and_decide(policy: Policy, token: str, keys: list[str], request: Requ
         assert err is not None
         note = LITELLM_TOKEN_NOTES.get(err.code)
         return Decision(False, Reason(err.code, err.message, err.location), None, None, None, None, {},
-                        tuple(trace.steps), (note,) if note else ()), False
+                        tuple(trace.steps), (note,) if note else ()), None
+    assert trace.verified is not None
     return Decision(d.allowed, d.reason, d.role, d.models, d.routes, d.subject, d.identity,
-                    (*trace.steps, *d.steps), d.notes), True
+                    (*trace.steps, *d.steps), d.notes), trace.verified.claims
 
 
 def trace_token(policy: Policy, token: str, keys: list[str], request: Request, fmt: str) -> int:
@@ -50,13 +53,14 @@ def trace_token(policy: Policy, token: str, keys: list[str], request: Request, f
     from jwtgate.keys.disk_cache import default_cache_dir
     from jwtgate.render import explain as R
 
-    decision, verified = verify_and_decide(policy, read_token_arg(token), keys, request, None,
-                                           default_cache_dir(os.environ, Path.home()))
-    label = "VERIFIED token" if verified else "token REFUSED"
+    decision, claims = verify_and_decide(policy, read_token_arg(token), keys, request, None,
+                                         default_cache_dir(os.environ, Path.home()))
+    label = "VERIFIED token" if claims is not None else "token REFUSED"
+    upstream = R.upstream_identity(policy, decision, claims)
     if fmt == "json":
-        dump_json(R.trace_json(decision, request, verified=verified))
+        dump_json(R.trace_json(decision, request, verified=claims is not None, upstream=upstream))
     else:
-        typer.echo(R.trace_text(decision, request, label), nl=False)
+        typer.echo(R.trace_text(decision, request, label, upstream), nl=False)
     return 0 if decision.allowed else 1
 
 

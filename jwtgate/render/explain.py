@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from jwtgate.model import Decision, Location, Reason, Request, Step
+from jwtgate.model import Decision, Location, Policy, Reason, Request, Step
+from jwtgate.policy.identity import NO_IDENTITY, Identity, identity_for
 from jwtgate.policy.reports import GrantTrial, MatrixRow, ModelAccess, RoleAccess
 
 _MARK = {"ok": "ok", "fail": "FAIL", "skip": "skip", "info": "info", "warn": "WARN"}
@@ -55,7 +56,15 @@ def _verdict(d: Decision) -> str:
     return f"DENY [{code}]" + (f" as {d.role}" if d.role else "")
 
 
-def trace_text(d: Decision, request: Request, label: str) -> str:
+def upstream_identity(policy: Policy, d: Decision, claims: Mapping[str, Any] | None) -> Identity | None:
+    """What ``jwtgate.identity`` sends upstream for an allowed request (None: not configured, denied)."""
+    if claims is None or not d.allowed:
+        return None
+    identity = identity_for(policy, claims)
+    return None if identity is NO_IDENTITY else identity
+
+
+def trace_text(d: Decision, request: Request, label: str, upstream: Identity | None = None) -> str:
     """The full trace of one decision, with LiteLLM-difference notes."""
     what = f"model '{request.model}' on {request.route}" if request.model else request.route
     lines = [f"{label}", f"request: {what}", f"decision: {_verdict(d)}"]
@@ -64,6 +73,10 @@ def trace_text(d: Decision, request: Request, label: str) -> str:
         lines.append(f"reason: {d.reason.message}{where}")
     if d.identity:
         lines.append("identity: " + ", ".join(f"{k}={v}" for k, v in sorted(d.identity.items())))
+    if upstream is not None:
+        from jwtgate.render.identity import identity_lines
+
+        lines.extend(identity_lines(upstream))
     lines.append("trace:")
     lines.extend(render_steps(d.steps))
     lines.extend(_notes(d.notes))
@@ -76,9 +89,15 @@ def _notes(notes: Sequence[str]) -> list[str]:
     return ["LiteLLM would differ:", *(f"  - {n}" for n in notes)]
 
 
-def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"verified": verified, "request": {"model": request.model, "route": request.route},
-            **(extra or {}), **decision_json(d)}
+def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, Any] | None = None,
+               upstream: Identity | None = None) -> dict[str, Any]:
+    out = {"verified": verified, "request": {"model": request.model, "route": request.route},
+           **(extra or {}), **decision_json(d)}
+    if upstream is not None:
+        from jwtgate.render.identity import identity_json
+
+        out["upstream"] = identity_json(upstream)
+    return out
 
 
 # --- --model -----------------------------------------------------------------------------------------
