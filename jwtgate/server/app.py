@@ -13,9 +13,10 @@ import threading
 import time
 from typing import Any
 
+from jwtgate.check import decide_token
 from jwtgate.errors import JwtgateError
 from jwtgate.model import Decision, Request, VerifiedToken
-from jwtgate.policy.decision import allowed_models, decide
+from jwtgate.policy.decision import allowed_models
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import (
@@ -165,7 +166,7 @@ class JwtgateApp:
         key = (auth[0], model, route, needs_model)
         decision = gate.decisions.get(key)
         if decision is None:
-            decision = decide(gate.policy, auth[1].claims, Request(model, route, needs_model))
+            decision = decide_token(gate.policy, auth[1], Request(model, route, needs_model))
             gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
         if not decision.allowed:

@@ -66,13 +66,50 @@ def explain(setup: dict[str, Any], token: str, *args: str) -> Any:
 def test_verified_token_trace(setup: dict[str, Any]) -> None:
     result = explain(setup, setup["mint"](), "--model", "small")
     assert result.exit_code == 0, result.stderr
-    out = result.stdout
-    assert out.startswith("VERIFIED token")
-    assert "decision: ALLOW as internal_user" in out
-    assert "ok   signature" in out
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ token        parsed: alg RS256, kid 'k1'")
+    assert any(line.startswith("✓ signature    RS256 signature is valid") for line in lines)
+    assert lines[-1] == "ALLOWED"
     data = json.loads(explain(setup, setup["mint"](), "--model", "big", "--format", "json").stdout)
     assert data["verified"] is True
     assert data["reason"]["code"] == "policy.model_not_allowed"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_tokens"
+KEYCLOAK = ["--config", str(ROOT / "sample_configs" / "keycloak.yaml"), "--jwks", str(SAMPLES / "jwks.json")]
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("alice-user.jwt", "gpt-4o-mini"), ("alice-user.jwt", "gpt-4o"), ("alice-user.jwt", None),
+    ("carol-norole.jwt", None), ("expired.jwt", "gpt-4o-mini"), ("wrong-audience.jwt", None),
+    ("forged.jwt", "gpt-4o"),
+], ids=["allowed", "model-denied", "no-model", "no-role", "expired", "wrong-audience", "forged"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_check_token_and_explain_token_print_the_same(tmp_path: Path, name: str, model: str | None,
+                                                      fmt: str) -> None:
+    token = (SAMPLES / name).read_text().strip()
+    extra = [*(["--model", model] if model else []), "--format", fmt]
+    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
+    check = runner.invoke(app, ["check-token", token, *KEYCLOAK, *extra], env=env)
+    explained = runner.invoke(app, ["explain", "--token", token, *KEYCLOAK, *extra], env=env)
+    assert (check.exit_code, check.stderr) == (explained.exit_code, explained.stderr)
+    assert check.exit_code in (0, 1)
+    if fmt == "json":
+        assert json.loads(check.stdout) == json.loads(explained.stdout)
+    else:
+        assert check.stdout.splitlines() == explained.stdout.splitlines()
+        assert check.stdout.splitlines()[-1].startswith(("ALLOWED", "DENIED ["))
+
+
+def test_a_refused_token_carries_the_litellm_difference_in_both_commands(tmp_path: Path) -> None:
+    token = f"@{SAMPLES / 'wrong-audience.jwt'}"
+    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
+    for argv in (["check-token", token], ["explain", "--token", token]):
+        result = runner.invoke(app, [*argv, *KEYCLOAK, "--format", "json"], env=env)
+        doc = json.loads(result.stdout)
+        assert (doc["reason"]["code"], doc["verified"]) == ("token.audience_mismatch", False)
+        assert doc["notes"] == ["LiteLLM checks aud only when JWT_AUDIENCE (or issuers[].audience) is set"]
 
 
 @pytest.mark.parametrize(("claims", "code"), [
