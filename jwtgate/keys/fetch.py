@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.config import schema as S
 from jwtgate.errors import KeySourceError
 
 if TYPE_CHECKING:
@@ -25,9 +26,9 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.I)
 class FetchLimits:
     """Timeouts (seconds) and the response size cap (bytes)."""
 
-    timeout: float = 5.0
+    timeout: float = S.default(S.JWTGATE, "fetch_timeout")
     connect_timeout: float = 3.0
-    max_bytes: int = 1024 * 1024
+    max_bytes: int = S.default(S.JWTGATE, "max_jwks_bytes")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from jwtgate.config import schema as S
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.disk_cache import CacheEntry
 from jwtgate.keys.fetch import Fetched, FetchLimits, Get
@@ -118,9 +119,9 @@ class KeySetInfo:
 class KeyStoreOptions:
     """Cache lifetimes (seconds) and fetch limits; ``from_policy`` reads them from a config."""
 
-    ttl: float = 600.0
-    stale_ttl: float = 3600.0
-    cooldown: float = 30.0
+    ttl: float = S.default(S.LITELLM_JWTAUTH, "public_key_ttl")
+    stale_ttl: float = S.default(S.LITELLM_JWTAUTH, "public_key_stale_ttl")
+    cooldown: float = S.default(S.JWTGATE, "key_refetch_cooldown")
     limits: FetchLimits = field(default_factory=FetchLimits)
 
     @classmethod
@@ -207,13 +208,3 @@ def _as_jwks(body: Any, url: str) -> dict[str, Any]:
         return body
     parse_jwks(body, f"JWKS {url}")
     return {}
-
-
-def ago(seconds: float) -> str:
-    """A short duration for messages: '42 s', '7 min', '3 h'."""
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"

@@ -137,7 +137,7 @@ def team_routes_replace(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _admin_wants_models(ctx: LintContext) -> bool:
-    perm = ctx.policy.permission_for("proxy_admin")
+    perm = ctx.policy.permission_for(S.PROXY_ADMIN)
     return perm is not None and bool(perm.models)
 
 

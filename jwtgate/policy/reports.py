@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import Decision, Location, Policy, Request
+from jwtgate.model import DEFAULT_ROUTE, Decision, Location, Policy, Request
 from jwtgate.policy import grants as reach
 from jwtgate.policy.decision import decide
 from jwtgate.policy.grants import Grant
-
-DEFAULT_ROUTE = "/v1/chat/completions"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.sources import KeySetInfo
 from jwtgate.model import VerificationKey
+from jwtgate.timefmt import duration, iso
 
 Result = tuple[str, KeySetInfo | KeySourceError]
-
-
-def relative(seconds: float) -> str:
-    """A signed duration as '3 s', '7 min', '2 h 5 min', '3 d'."""
-    s = abs(int(seconds))
-    if s < 120:
-        text = f"{s} s"
-    elif s < 7200:
-        text = f"{s // 60} min"
-    elif s < 172800:
-        text = f"{s // 3600} h {s % 3600 // 60} min"
-    else:
-        text = f"{s // 86400} d"
-    return text
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def freshness(info: KeySetInfo, now: float) -> str:
@@ -37,8 +19,8 @@ def freshness(info: KeySetInfo, now: float) -> str:
     if info.origin == "file":
         return "local file"
     left = info.expires_at - now
-    expires = f"expires in {relative(left)}" if left > 0 else f"expired {relative(left)} ago"
-    return f"fetched {relative(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
+    expires = f"expires in {duration(left)}" if left > 0 else f"expired {duration(left)} ago"
+    return f"fetched {duration(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
 
 
 def key_json(key: VerificationKey) -> dict[str, Any]:
