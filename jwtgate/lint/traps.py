@@ -172,11 +172,11 @@ def mappings_shadowed(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG212", "warning", "scope_mappings routes, which LiteLLM accepts but ignores")
 def scope_routes_ignored(ctx: LintContext) -> Iterator[Finding]:
-    for entry in ctx.raw_entries("scope_mappings"):
-        loc = ctx.policy.where(f"{entry['__path__']}.routes")
+    for mapping in ctx.policy.jwt.scope_mappings:
+        loc = ctx.policy.where(f"{ctx.scope_path(mapping)}.routes")
         if loc is not None:
             yield scope_routes_ignored.finding(
-                f"routes of scope '{entry.get('scope')}' are ignored by LiteLLM's scope check", loc,
+                f"routes of scope '{mapping.scope}' are ignored by LiteLLM's scope check", loc,
                 "restrict routes with role_permissions or team_allowed_routes")
 
 
