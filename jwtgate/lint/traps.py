@@ -9,9 +9,9 @@ from jwtgate.config import schema as S
 from jwtgate.lint.base import JWT, RP, LintContext, reachable_roles, rule
 from jwtgate.lint.references import is_wildcard, model_refs
 from jwtgate.model import Finding
+from jwtgate.policy import routes
 from jwtgate.policy.claims import split_path
 
-INFERENCE_ROUTE_GROUPS = frozenset({"openai_routes", "llm_api_routes"})
 TLDS = frozenset({
     "io", "com", "org", "net", "dev", "ai", "app", "cloud", "co", "de", "uk", "fr", "eu", "us", "jp", "cn",
     "in", "info", "biz", "gov", "edu", "local", "internal", "example",
@@ -121,15 +121,20 @@ def role_without_permissions(ctx: LintContext) -> Iterator[Finding]:
                 f"add '- role: {role}' with its models to role_permissions (models: [] to deny all)")
 
 
-def _covers(routes: tuple[str, ...], group: str) -> bool:
-    return group in routes or (group in ("openai_routes", "mcp_routes") and "llm_api_routes" in routes)
+def _dropped(group: str, missing: tuple[str, ...]) -> str:
+    """'mcp_routes' when all of the group is dropped, 'mcp_routes (/v1/mcp/server, …)' when part of it."""
+    if not missing or len(missing) == len(routes.GROUPS[group]):
+        return group if missing else ""
+    shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+    return f"{group} ({shown})"
 
 
 @rule("JG209", "warning", "team_allowed_routes replaces LiteLLM's defaults and drops some of them")
 def team_routes_replace(ctx: LintContext) -> Iterator[Finding]:
     loc = ctx.policy.where(f"{JWT}.team_allowed_routes")
-    routes = ctx.policy.jwt.team_allowed_routes
-    dropped = [g for g in S.DEFAULT_TEAM_ROUTES if not _covers(routes, g)]
+    entries = ctx.policy.jwt.team_allowed_routes
+    dropped = [_dropped(g, routes.not_admitted(entries, g)) for g in S.DEFAULT_TEAM_ROUTES]
+    dropped = [d for d in dropped if d]
     if loc is not None and dropped:
         yield team_routes_replace.finding(
             f"team_allowed_routes replaces the defaults, so team tokens lose {', '.join(dropped)}", loc,
@@ -143,10 +148,7 @@ def _admin_wants_models(ctx: LintContext) -> bool:
 
 @rule("JG210", "warning", "admin routes exclude the inference routes while admins are given models")
 def admin_routes_no_inference(ctx: LintContext) -> Iterator[Finding]:
-    routes = ctx.policy.jwt.admin_allowed_routes
-    if not _admin_wants_models(ctx) or any(_covers(routes, g) for g in INFERENCE_ROUTE_GROUPS):
-        return
-    if any("/completions" in r or "/responses" in r or "/messages" in r for r in routes):
+    if not _admin_wants_models(ctx) or routes.admits_any(ctx.policy.jwt.admin_allowed_routes, routes.MODEL_CALL_ROUTES):
         return
     default = ctx.policy.where(f"{JWT}.admin_allowed_routes") is None
     yield admin_routes_no_inference.finding(

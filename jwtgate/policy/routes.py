@@ -115,6 +115,23 @@ def allowed(entries: tuple[str, ...], path: str) -> bool:
     return any(matches_entry(e, path) for e in entries)
 
 
+def not_admitted(entries: tuple[str, ...], group: str) -> tuple[str, ...]:
+    """The routes of ``group`` that ``entries`` do not admit (a template stands for the paths it matches)."""
+    return tuple(t for t in GROUPS[group] if not allowed(entries, t))
+
+
+# The routes that call a model (chat, completions, responses, messages, generateContent).
+MODEL_CALL_ROUTES = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+                     "/v1/responses", "/responses", "/openai/v1/responses", "/v1/messages",
+                     "/engines/{model}/chat/completions", "/openai/deployments/{model}/chat/completions",
+                     "/v1beta/models/{model_name:path}:generateContent")
+
+
+def admits_any(entries: tuple[str, ...], templates: tuple[str, ...]) -> bool:
+    """True when ``entries`` admit at least one of the route templates."""
+    return any(allowed(entries, t) for t in templates)
+
+
 def is_inference(path: str) -> bool:
     """An LLM call (chat, completions, embeddings, messages …), as opposed to management or info."""
     return allowed(("llm_api_routes",), path)
