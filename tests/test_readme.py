@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
 from jwtgate.lint.registry import rules_table
 from jwtgate.reasons import REASONS, reasons_table
+from tests.kit.cli import invoke
 
 README = Path("README.md").read_text(encoding="utf-8")
 
@@ -42,7 +42,7 @@ def test_readme_starts_with_exactly_the_two_commands() -> None:
 def test_readme_first_command_runs_and_allows() -> None:
     cmd = _blocks(README, "bash")[0].strip().split(" && ", 1)[1].split()
     assert cmd[0] == "jwtgate"
-    result = CliRunner().invoke(app, cmd[1:], env={"COLUMNS": "200"})
+    result = invoke(cmd[1:])
     assert result.exit_code == 0, result.output
     assert result.stdout.rstrip().endswith("ALLOWED")
     transcript = _blocks(README, "text")[0]
@@ -77,7 +77,7 @@ def test_readme_policy_test_example_passes(block: str, tmp_path: Path) -> None:
     config = Path("sample_configs/keycloak.yaml").resolve()
     example = tmp_path / "example.yaml"
     example.write_text(block.replace("../keycloak.yaml", str(config)), encoding="utf-8")
-    result = CliRunner().invoke(app, ["test", str(example)], env={"COLUMNS": "200"})
+    result = invoke(["test", str(example)])
     assert result.exit_code == 0, result.output
     assert "2 passed, 0 failed" in result.stdout
 

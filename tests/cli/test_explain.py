@@ -11,20 +11,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy_file
 from jwtgate.model import Request
 from jwtgate.policy.decision import decide
+from tests.kit.cli import invoke
 
 KC = "sample_configs/keycloak.yaml"
 AZ = "sample_configs/azure-ad.yaml"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(*args: str) -> Any:
-    return runner.invoke(app, ["explain", *args])
+    return invoke(["explain", *args])
 
 
 def write(tmp_path: Path, text: str, name: str = "c.yaml") -> str:

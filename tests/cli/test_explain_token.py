@@ -1,4 +1,4 @@
-"""``explain --token`` and token cases in ``jwtgate test``: verification (jwtgate.auth) then decide()."""
+"""``explain --token`` and token cases in ``jwtgate test``: the check of jwtgate/check.py, as check-token runs it."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import Invoke, invoke
+from tests.kit.keys import jwk_of, private_key
 
-pytest.importorskip("jwtgate.tokens.authenticator")
-pytest.importorskip("jwtgate.tokens.verify")
-
-jwt = pytest.importorskip("jwt")
-runner = CliRunner(env={"COLUMNS": "200"})
 ISS = "https://idp.test/realms/acme"
 
 CONFIG = f"""\
@@ -39,13 +35,10 @@ general_settings:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     tmp = tmp_path_factory.mktemp("tok")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    key = private_key("rsa-explain")
     jwks = tmp / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}), encoding="utf-8")
+    jwks.write_text(json.dumps({"keys": [jwk_of(key, "k1", use="sig", alg="RS256")]}), encoding="utf-8")
     config = tmp / "c.yaml"
     config.write_text(CONFIG, encoding="utf-8")
 
@@ -59,7 +52,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def explain(setup: dict[str, Any], token: str, *args: str) -> Any:
-    return runner.invoke(app, ["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
+    return invoke(["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
                                *args])
 
 
@@ -86,13 +79,13 @@ KEYCLOAK = ["--config", str(ROOT / "sample_configs" / "keycloak.yaml"), "--jwks"
     ("forged.jwt", "gpt-4o"),
 ], ids=["allowed", "model-denied", "no-model", "no-role", "expired", "wrong-audience", "forged"])
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_check_token_and_explain_token_print_the_same(tmp_path: Path, name: str, model: str | None,
+def test_check_token_and_explain_token_print_the_same(cli: Invoke, tmp_path: Path, name: str, model: str | None,
                                                       fmt: str) -> None:
     token = (SAMPLES / name).read_text().strip()
     extra = [*(["--model", model] if model else []), "--format", fmt]
     env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
-    check = runner.invoke(app, ["check-token", token, *KEYCLOAK, *extra], env=env)
-    explained = runner.invoke(app, ["explain", "--token", token, *KEYCLOAK, *extra], env=env)
+    check = cli(["check-token", token, *KEYCLOAK, *extra], env=env)
+    explained = cli(["explain", "--token", token, *KEYCLOAK, *extra], env=env)
     assert (check.exit_code, check.stderr) == (explained.exit_code, explained.stderr)
     assert check.exit_code in (0, 1)
     if fmt == "json":
@@ -106,7 +99,7 @@ def test_a_refused_token_carries_the_litellm_difference_in_both_commands(tmp_pat
     token = f"@{SAMPLES / 'wrong-audience.jwt'}"
     env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
     for argv in (["check-token", token], ["explain", "--token", token]):
-        result = runner.invoke(app, [*argv, *KEYCLOAK, "--format", "json"], env=env)
+        result = invoke([*argv, *KEYCLOAK, "--format", "json"], env=env)
         doc = json.loads(result.stdout)
         assert (doc["reason"]["code"], doc["verified"]) == ("token.audience_mismatch", False)
         assert doc["notes"] == ["LiteLLM checks aud only when JWT_AUDIENCE (or issuers[].audience) is set"]
@@ -136,13 +129,13 @@ def test_token_cases_in_a_test_file(setup: dict[str, Any]) -> None:
                      "  - {name: good token, token: good.jwt, model: small, expect: allow, role: internal_user}\n"
                      "  - {name: expired, token: old.jwt, model: small, expect: deny, reason: token.expired}\n",
                      encoding="utf-8")
-    result = runner.invoke(app, ["test", str(tests)])
+    result = invoke(["test", str(tests)])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
 
 
 def test_missing_jwks_file_exits_2(setup: dict[str, Any]) -> None:
-    result = runner.invoke(app, ["explain", "--config", setup["config"], "--token", setup["mint"](),
+    result = invoke(["explain", "--config", setup["config"], "--token", setup["mint"](),
                                  "--jwks", str(setup["dir"] / "missing.json")])
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -155,7 +148,7 @@ def test_missing_jwks_file_in_a_test_file_names_the_case(setup: dict[str, Any]) 
     tests = tmp / "t-missing.yaml"
     tests.write_text("config: c.yaml\njwks: missing.json\ncases:\n"
                      "  - {name: good token, token: good.jwt, model: small, expect: allow}\n", encoding="utf-8")
-    result = runner.invoke(app, ["test", str(tests)])
+    result = invoke(["test", str(tests)])
     assert result.exit_code == 2
     assert f"error: {tests}:4:5: case 'good token': " in result.stderr
     assert "no such key file [jwks.file_unreadable]" in result.stderr

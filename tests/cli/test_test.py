@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 TESTS = "sample_configs/tests"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(*args: str) -> Any:
-    return runner.invoke(app, ["test", *args])
+    return invoke(["test", *args])
 
 
 def write(tmp_path: Path, text: str, name: str = "t.yaml") -> str:

@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.jwk import KeyFileError, b64url_encode, load_key_file, parse_jwk, parse_jwks, thumbprint
-from tests.keyhelpers import ec_jwk, ed_jwk, rsa_jwk
+from tests.kit.keys import ec_jwk, ed_jwk, rsa_jwk
 
 # RFC 7638 section 3.1: the example RSA key and its SHA-256 thumbprint.
 RFC7638_N = (

@@ -10,14 +10,14 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jwtgate.config.loader import load_policy
 from jwtgate.errors import KeySourceError, TokenError
 from jwtgate.keys.jwk import parse_jwk
 from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.tokens.authenticator import Authenticator, build_trusts
-from tests.keyhelpers import IdP
+from tests.kit.idp import IdP
+from tests.kit.keys import jwk_of, private_key
 
 NOW = 1_795_687_200.0
 ISS_A = "https://a.example.com/realms/acme"
@@ -25,9 +25,8 @@ ISS_B = "https://b.example.com"
 
 
 def _keypair(kid: str) -> tuple[Any, dict[str, Any]]:
-    priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(priv.public_key()))
-    jwk.update(kid=kid, use="sig", alg="RS256")
+    priv = private_key(f"rsa-{kid}")
+    jwk = jwk_of(priv, kid, use="sig", alg="RS256")
     parse_jwk(jwk, "check")  # sanity: our own parser accepts it
     return priv, jwk
 

@@ -29,7 +29,8 @@ from jwtgate.tokens.verify import (
     verify_compact,
     verify_token,
 )
-from tests.tokenkit import AUD, DROP, ISS, NOW, RULES, b64, claims, mint, private_key, sign_raw, vkey
+from tests.kit.keys import private_key, vkey
+from tests.kit.tokens import AUD, DROP, ISS, NOW, RULES, b64, claims, mint, sign_raw
 
 SECRET = b"a-random-shared-secret-of-32-bytes!"
 FAR = 4_000_000_000  # for PyJWT, which reads the real clock
