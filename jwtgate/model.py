@@ -43,15 +43,12 @@ class Reason:
     location: Location | None = None
 
 
-DEFAULT_ROUTE = "/v1/chat/completions"  # the route a command checks when none is given
-
-
 @dataclass(frozen=True, slots=True)
 class Request:
     """What the caller asks for: a model (or none) on a route."""
 
     model: str | None = None
-    route: str = DEFAULT_ROUTE
+    route: str = "/v1/chat/completions"  # policy.routes.DEFAULT_ROUTE (a leaf imports nothing; a test keeps them equal)
     model_expected: bool = False  # a model call (its body should name a model), as serve sees POST /v1/chat/...
 
 

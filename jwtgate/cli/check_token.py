@@ -12,7 +12,7 @@ import typer
 
 from jwtgate.cli.decode import TOKEN_HELP
 from jwtgate.cli.options import check_format, dump_json
-from jwtgate.model import DEFAULT_ROUTE
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
     from jwtgate.check import TokenCheck

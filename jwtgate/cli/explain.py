@@ -8,7 +8,7 @@ import typer
 
 from jwtgate.cli.options import check_format, dump_json, load_config, read_claims
 from jwtgate.errors import UsageError
-from jwtgate.model import DEFAULT_ROUTE
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
     from jwtgate.model import Policy, Request

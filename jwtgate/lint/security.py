@@ -121,11 +121,11 @@ def _hmac_algorithms(configured: tuple[str, ...] | None) -> tuple[str, ...]:
       "bytes), or a public key")
 def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
     """The verifier's own rule (``hmac_secret_problem``) for every HMAC algorithm the config accepts."""
-    from jwtgate.tokens.algorithms import HMAC_MIN_SECRET_BYTES, hmac_secret_problem
-
     secret = ctx.policy.settings.hmac_secret
     if not secret:
         return
+    from jwtgate.tokens.algorithms import HMAC_MIN_SECRET_BYTES, hmac_secret_problem
+
     data = secret.encode("utf-8")
     problems = [(alg, p) for alg in _hmac_algorithms(ctx.policy.settings.algorithms)
                 if (p := hmac_secret_problem(alg, data)) is not None]

@@ -25,7 +25,8 @@ from typing import Any
 
 from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import JwtgateError, UsageError
-from jwtgate.model import DEFAULT_ROUTE, Decision, Location, Policy, Request
+from jwtgate.model import Decision, Location, Policy, Request
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 CASE_KEYS = ("name", "claims", "token", "model", "route", "expect", "reason", "role", "now")
 FILE_KEYS = ("config", "jwks", "cases")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jwtgate.config.schema import INTERNAL_USER, PROXY_ADMIN, TEAM
-from jwtgate.model import DEFAULT_ROUTE, Decision, IssuerConfig, Location, Policy, Reason, Request, Step, StepStatus
+from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Request, Step, StepStatus
 from jwtgate.policy import routes
 from jwtgate.policy.claims import as_string_list, litellm_lookup_path, lookup
 
@@ -328,4 +328,4 @@ def _check_identity(policy: Policy, claims: Mapping[str, Any], role: _Role, iden
 def allowed_models(policy: Policy, claims: Mapping[str, Any]) -> tuple[str, ...]:
     """The ``model_list`` names this caller may use (for ``/v1/models``), each through decide()."""
     names = dict.fromkeys(policy.model_names)
-    return tuple(n for n in names if decide(policy, claims, Request(n, DEFAULT_ROUTE)).allowed)
+    return tuple(n for n in names if decide(policy, claims, Request(n, routes.DEFAULT_ROUTE)).allowed)

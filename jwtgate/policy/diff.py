@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jwtgate.config.schema import RBAC_ROLES
-from jwtgate.model import DEFAULT_ROUTE, Policy, Request
+from jwtgate.model import Policy, Request
 from jwtgate.policy import grants as reach
 from jwtgate.policy import routes
 from jwtgate.policy.decision import decide
@@ -119,7 +119,7 @@ def _access(policy: Policy, claims: Mapping[str, Any], probes: tuple[str, ...],
         d = decide(policy, claims, request)
         return d.allowed and (not filter_role or d.role == role)
 
-    models = frozenset(m for m in policy.model_names if ok(Request(m, DEFAULT_ROUTE)))
+    models = frozenset(m for m in policy.model_names if ok(Request(m, routes.DEFAULT_ROUTE)))
     paths = frozenset(p for p in probes if ok(Request(None, p)))
     return Access(models, paths)
 

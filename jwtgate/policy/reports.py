@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import DEFAULT_ROUTE, Decision, Location, Policy, Request
+from jwtgate.model import Decision, Location, Policy, Request
 from jwtgate.policy import grants as reach
 from jwtgate.policy.decision import decide
 from jwtgate.policy.grants import Grant
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 
 @dataclass(frozen=True, slots=True)

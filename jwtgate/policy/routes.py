@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+DEFAULT_ROUTE = "/v1/chat/completions"  # the route a command checks when none is given
+
 _V1 = ("chat/completions", "completions", "embeddings", "images/generations", "images/edits",
        "audio/transcriptions", "audio/speech", "moderations", "batches", "batches/{batch_id}",
        "batches/{batch_id}/cancel", "files", "files/{file_id}", "files/{file_id}/content", "fine_tuning/jobs",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jwtgate.model import Request
 from jwtgate.policy import routes
 
 
@@ -34,6 +35,10 @@ from jwtgate.policy import routes
 def test_matches_entry(entry: str, path: str, admitted: bool) -> None:
     assert routes.matches_entry(entry, path) is admitted
     assert routes.allowed((entry,), path) is admitted
+
+
+def test_a_request_defaults_to_the_default_route() -> None:
+    assert Request().route == routes.DEFAULT_ROUTE == "/v1/chat/completions"
 
 
 @pytest.mark.parametrize(("path", "inference", "management"), [
