@@ -5,7 +5,7 @@
 A raw ASGI app on uvicorn (uvloop, httptools, no access log: the options ``jwtgate serve`` runs with)
 forwarding every request through one pooled ``aiohttp.ClientSession`` (opened as jwtgate opens it:
 no cookie jar, connect and read timeouts; the same garbage-collector settings, see
-``jwtgate.server.runner.tune_gc``; PASSTHROUGH_DEFAULT_GC=1 leaves Python's defaults) and relaying the reply the way
+``jwtgate.server.process.tune_gc``; PASSTHROUGH_DEFAULT_GC=1 leaves Python's defaults) and relaying the reply the way
 jwtgate's forwarder does: a small complete reply in one message, a stream (SSE or unknown length) chunk
 by chunk as it arrives. What ``jwtgate serve`` costs on top of this is the gateway's own work.
 """

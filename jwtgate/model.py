@@ -295,7 +295,3 @@ class Decision:
     identity: dict[str, str]
     steps: tuple[Step, ...]
     notes: tuple[str, ...]
-
-    def allows_model(self, name: str) -> bool:
-        """True when this caller's role and scopes admit the model (ignoring the route)."""
-        return self.models is None or name in self.models

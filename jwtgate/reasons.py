@@ -95,7 +95,3 @@ def reasons_table() -> str:
     rows = ["| Code | Meaning |", "|---|---|"]
     rows.extend(f"| `{code}` | {meaning} |" for code, meaning in REASONS.items())
     return "\n".join(rows)
-
-
-def is_known(code: str) -> bool:
-    return code in REASONS

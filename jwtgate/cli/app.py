@@ -6,17 +6,16 @@ so that ``jwtgate --help`` stays fast.
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
 from jwtgate import __version__
+from jwtgate.cli import registry
+from jwtgate.cli.errors import handles_errors
 from jwtgate.errors import JwtgateError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_HELP = "Exit codes: 0 clean/allowed, 1 findings/denied, 2 usage or unreadable input."
 
@@ -43,28 +42,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(token_app, name="token")
 
 
-def fail(err: JwtgateError) -> typer.Exit:
-    """Print a JwtgateError on stderr (never a traceback) and return the Exit to raise."""
-    where = f"{err.location}: " if err.location else ""
-    typer.echo(f"error: {where}{err.message} [{err.code}]", err=True)
-    if err.hint:
-        typer.echo(f"  hint: {err.hint}", err=True)
-    return typer.Exit(err.exit_code)
-
-
-def handles_errors(fn: F) -> F:
-    """Turn JwtgateError into a one-line message and its exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except JwtgateError as err:
-            raise fail(err) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"jwtgate {__version__}")
@@ -85,9 +62,7 @@ def register(target: typer.Typer, name: str, fn: Callable[..., Any]) -> None:
     target.command(name, short_help=first or None)(handles_errors(fn))
 
 
-# --- command registrations (one line each; modules import their heavy dependencies lazily) ---------
-from jwtgate.cli import registry  # noqa: E402
-
+# --- command registrations (one line each in cli/registry.py; modules import heavy dependencies lazily) --
 registry.register_all(app, jwks_app, keys_app, token_app, register)
 
 

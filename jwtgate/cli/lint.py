@@ -64,7 +64,7 @@ def lint_command(
 
 def _lint_all(paths: list[str], env: Mapping[str, str]) -> tuple[list[Finding], list[FileError]]:
     """Lint every path; unreadable ones are reported on stderr and returned."""
-    from jwtgate.cli.app import fail
+    from jwtgate.cli.errors import fail
     from jwtgate.config.loader import load_policy
     from jwtgate.config.yaml_text import read_text
     from jwtgate.lint.registry import lint_policy

@@ -37,15 +37,9 @@ def serve(
     """
     _require_serve_extra()
     from jwtgate.render.findings import render_text
-    from jwtgate.server.runner import (
-        ServeOptions,
-        check_upstream,
-        effective_settings,
-        load_checked,
-        run_worker,
-        supervise,
-    )
+    from jwtgate.server.process import run_worker, supervise
     from jwtgate.server.state import ConfigRejected
+    from jwtgate.server.wiring import ServeOptions, check_upstream, effective_settings, load_checked
 
     opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons)
     env = dict(os.environ)

@@ -437,9 +437,7 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
 
 def _is_test_file(root: Any) -> bool:
     """A mapping whose keys are those of a ``jwtgate test`` file (a 'cases' list, maybe config/jwks)."""
-    from jwtgate.policy.cases import FILE_KEYS
-
-    return isinstance(root, dict) and isinstance(root.get("cases"), list) and all(k in FILE_KEYS for k in root)
+    return isinstance(root, dict) and isinstance(root.get("cases"), list) and all(k in S.TEST_FILE_KEYS for k in root)
 
 
 def require_loadable(policy: Policy) -> Policy:

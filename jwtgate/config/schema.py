@@ -255,3 +255,7 @@ TOP_LEVEL_KNOWN = (
     "vector_store_registry", "assistant_settings", "finetune_settings", "files_settings", "prompts",
     "callback_settings", "agents", "pass_through_endpoints", "model_group_settings",
 )
+
+# The top-level keys of a ``jwtgate test`` file (policy/cases.py); the loader uses them to tell a test
+# file given as a config apart from a config.
+TEST_FILE_KEYS = ("config", "jwks", "cases")

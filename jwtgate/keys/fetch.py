@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jwtgate.config import schema as S
 from jwtgate.errors import KeySourceError
 
 if TYPE_CHECKING:
@@ -26,9 +25,9 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.I)
 class FetchLimits:
     """Timeouts (seconds) and the response size cap (bytes)."""
 
-    timeout: float = S.default(S.JWTGATE, "fetch_timeout")
+    timeout: float = 5.0  # the schema's defaults (keys/ does not import config/; tests/config/test_defaults.py)
     connect_timeout: float = 3.0
-    max_bytes: int = S.default(S.JWTGATE, "max_jwks_bytes")
+    max_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jwtgate.config import schema as S
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.disk_cache import CacheEntry
 from jwtgate.keys.fetch import Fetched, FetchLimits, Get
@@ -119,9 +118,9 @@ class KeySetInfo:
 class KeyStoreOptions:
     """Cache lifetimes (seconds) and fetch limits; ``from_policy`` reads them from a config."""
 
-    ttl: float = S.default(S.LITELLM_JWTAUTH, "public_key_ttl")
-    stale_ttl: float = S.default(S.LITELLM_JWTAUTH, "public_key_stale_ttl")
-    cooldown: float = S.default(S.JWTGATE, "key_refetch_cooldown")
+    ttl: float = 600.0  # keys/ sits beside config/: the schema's defaults, kept equal by tests/config/test_defaults.py
+    stale_ttl: float = 3600.0
+    cooldown: float = 30.0
     limits: FetchLimits = field(default_factory=FetchLimits)
 
     @classmethod

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jwtgate.config.schema import TEST_FILE_KEYS
 from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import Decision, Location, Policy, Request
 from jwtgate.policy.routes import DEFAULT_ROUTE
 
 CASE_KEYS = ("name", "claims", "token", "model", "route", "expect", "reason", "role", "now")
-FILE_KEYS = ("config", "jwks", "cases")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ def load_test_file(path: str) -> TestFile:
         raise _bad(problems[0].location, f"not valid YAML: {problems[0].message}")
     if not isinstance(root, dict):
         raise _bad(Location(name, 1, 1), "a test file must be a mapping with a 'cases' list")
-    _check_keys(name, root, FILE_KEYS, "the test file")
+    _check_keys(name, root, TEST_FILE_KEYS, "the test file")
     cases = root.get("cases")
     if not isinstance(cases, list) or not cases:
         raise _bad(_loc(name, root, "cases") if "cases" in root else Location(name, 1, 1),

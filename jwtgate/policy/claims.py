@@ -33,11 +33,6 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def has_unescaped_dot(path: str) -> bool:
-    """True when the path walks into nested objects."""
-    return len(split_path(path)) > 1
-
-
 def lookup(claims: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     """Return ``(found, value)`` for a claim path; never raises on odd shapes."""
     current: Any = claims

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jwtgate.model import Decision, Location, Policy
-from jwtgate.policy import grants as reach
+from jwtgate.policy import grants
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Coverage:
 
 def entries(policy: Policy) -> tuple[Entry, ...]:
     """Every coverable entry in config order."""
-    granted = {g.role for g in reach.grants(policy)}
+    granted = {g.role for g in grants.grants(policy)}
     seen: set[str] = set()
     out: list[Entry] = []
     for i, p in enumerate(policy.role_permissions):

@@ -15,9 +15,9 @@ from typing import Any
 
 from jwtgate.config.schema import RBAC_ROLES
 from jwtgate.model import Policy, Request
-from jwtgate.policy import grants as reach
-from jwtgate.policy import routes
+from jwtgate.policy import grants, routes
 from jwtgate.policy.decision import decide
+from jwtgate.policy.diff_settings import SettingChange, setting_changes
 from jwtgate.policy.grants import Grant
 
 
@@ -41,17 +41,6 @@ class AccessChange:
     @property
     def widens(self) -> bool:
         return bool(self.models_gained or self.routes_gained)
-
-
-@dataclass(frozen=True, slots=True)
-class SettingChange:
-    """A changed security-relevant setting; ``weakens`` when the new value accepts more."""
-
-    setting: str
-    old: str
-    new: str
-    weakens: bool
-    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +136,16 @@ def subject_of(policy: Policy, grant: Grant) -> str:
 
 def _claims_by_subject(policy: Policy) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    widest = reach.all_scopes(policy)
-    for grant in reach.grants(policy):
-        out.setdefault(subject_of(policy, grant), []).append(reach.example_claims(policy, grant, widest))
+    widest = grants.all_scopes(policy)
+    for grant in grants.grants(policy):
+        out.setdefault(subject_of(policy, grant), []).append(grants.example_claims(policy, grant, widest))
     return out
 
 
 def _role_access(policy: Policy, role: str, probes: tuple[str, ...]) -> Access:
-    widest = reach.all_scopes(policy)
-    return _union(_access(policy, reach.example_claims(policy, g, widest), probes, role, True)
-                  for g in reach.grants(policy))
+    widest = grants.all_scopes(policy)
+    return _union(_access(policy, grants.example_claims(policy, g, widest), probes, role, True)
+                  for g in grants.grants(policy))
 
 
 def _change(subject: str, kind: str, old: Access, new: Access) -> AccessChange | None:
@@ -184,6 +173,4 @@ def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:
 
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     """Access changes and security-setting changes from ``old`` to ``new``."""
-    from jwtgate.policy.diff_settings import setting_changes
-
     return PolicyDiff(old.file, new.file, access_changes(old, new), setting_changes(old, new))

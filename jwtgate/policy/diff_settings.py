@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from jwtgate.model import IssuerConfig, Policy
-from jwtgate.policy.diff import SettingChange
 
 # Switching these OFF weakens security.
 _SWITCHES: tuple[tuple[str, str], ...] = (
@@ -26,6 +26,17 @@ _INFO: tuple[str, ...] = (
     "admin_jwt_scope", "roles_jwt_field", "user_roles_jwt_field", "team_id_jwt_field", "team_ids_jwt_field",
     "user_id_jwt_field", "user_email_jwt_field", "object_id_jwt_field", "team_id_default",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    """A changed security-relevant setting; ``weakens`` when the new value accepts more."""
+
+    setting: str
+    old: str
+    new: str
+    weakens: bool
+    message: str
 
 
 def _get(policy: Policy, dotted: str) -> Any:

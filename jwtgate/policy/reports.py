@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jwtgate.model import Decision, Location, Policy, Request
-from jwtgate.policy import grants as reach
+from jwtgate.policy import grants
 from jwtgate.policy.decision import decide
 from jwtgate.policy.grants import Grant
 from jwtgate.policy.routes import DEFAULT_ROUTE
 
 
 @dataclass(frozen=True, slots=True)
-class Path:
+class GrantTrial:
     """One grant (plus scopes) tried against one request, and what decide() said."""
 
     grant: Grant
@@ -39,8 +39,8 @@ class ModelAccess:
     route: str
     in_model_list: bool
     model_location: Location | None
-    allowed: tuple[Path, ...]
-    denied: tuple[Path, ...]
+    allowed: tuple[GrantTrial, ...]
+    denied: tuple[GrantTrial, ...]
     requirements: tuple[str, ...] = ()
 
     @property
@@ -57,47 +57,47 @@ class ModelAccess:
 class RoleAccess:
     """What one grant of a role gets: models (on ``route``) and the route lists of its decision."""
 
-    path: Path
+    trial: GrantTrial
     models: tuple[str, ...]
     permission_routes: tuple[str, ...] | None = None
     permission_location: Location | None = None
 
 
-def try_grant(policy: Policy, grant: Grant, request: Request, scopes: tuple[str, ...] = ()) -> Path:
+def try_grant(policy: Policy, grant: Grant, request: Request, scopes: tuple[str, ...] = ()) -> GrantTrial:
     """decide() on the example claims of a grant."""
-    claims = reach.example_claims(policy, grant, scopes)
-    return Path(grant, scopes, claims, decide(policy, claims, request))
+    claims = grants.example_claims(policy, grant, scopes)
+    return GrantTrial(grant, scopes, claims, decide(policy, claims, request))
 
 
-def _best(policy: Policy, grant: Grant, request: Request) -> Path:
+def _best(policy: Policy, grant: Grant, request: Request) -> GrantTrial:
     """decide() with no scope, then with each mapped scope: the first allow, else the widest-scope denial."""
-    for scopes in reach.scope_variants(policy):
-        path = try_grant(policy, grant, request, scopes)
-        if path.decision.allowed:
-            return path
-    widest = reach.all_scopes(policy)
-    return try_grant(policy, grant, request, widest) if widest else path
+    for scopes in grants.scope_variants(policy):
+        trial = try_grant(policy, grant, request, scopes)
+        if trial.decision.allowed:
+            return trial
+    widest = grants.all_scopes(policy)
+    return try_grant(policy, grant, request, widest) if widest else trial
 
 
 def model_access(policy: Policy, model: str, route: str = DEFAULT_ROUTE) -> ModelAccess:
     """Every grant tried on ``model``: which are allowed and which denied (and why)."""
     entry = next((m for m in policy.models if m.name == model), None)
-    paths = [_best(policy, g, Request(model, route)) for g in reach.grants(policy)]
+    trials = [_best(policy, g, Request(model, route)) for g in grants.grants(policy)]
     return ModelAccess(model, route, entry is not None, entry.location if entry else None,
-                       tuple(p for p in paths if p.decision.allowed),
-                       tuple(p for p in paths if not p.decision.allowed),
-                       tuple(r.condition for r in reach.requirements(policy)))
+                       tuple(t for t in trials if t.decision.allowed),
+                       tuple(t for t in trials if not t.decision.allowed),
+                       tuple(r.condition for r in grants.requirements(policy)))
 
 
 def matching_grants(policy: Policy, role: str) -> tuple[Grant, ...]:
     """Grants of a gateway role, or of a JWT role value (``role_mappings`` / ``user_allowed_roles``)."""
-    return tuple(g for g in reach.grants(policy) if role in (g.role, g.value))
+    return tuple(g for g in grants.grants(policy) if role in (g.role, g.value))
 
 
 def role_access(policy: Policy, role: str, route: str = DEFAULT_ROUTE) -> tuple[RoleAccess, ...]:
     """For each grant of ``role``: the models decide() allows on ``route`` and its route-only decision."""
     out: list[RoleAccess] = []
-    widest = reach.all_scopes(policy)
+    widest = grants.all_scopes(policy)
     for grant in matching_grants(policy, role):
         base = try_grant(policy, grant, Request(None, route), widest)
         models = tuple(m for m in dict.fromkeys(policy.model_names)
@@ -128,10 +128,10 @@ def _row(policy: Policy, grant: Grant, models: tuple[str, ...], route: str) -> M
     reasons: dict[str, str] = {}
     with_scope: dict[str, str] = {}
     for model in models:
-        path = _best(policy, grant, Request(model, route))
-        d, role = path.decision, path.decision.role
-        if d.allowed and path.scopes:
-            with_scope[model] = path.scopes[0]
+        trial = _best(policy, grant, Request(model, route))
+        d, role = trial.decision, trial.decision.role
+        if d.allowed and trial.scopes:
+            with_scope[model] = trial.scopes[0]
         elif d.allowed:
             allowed.append(model)
         elif d.reason is not None:
@@ -142,4 +142,4 @@ def _row(policy: Policy, grant: Grant, models: tuple[str, ...], route: str) -> M
 def matrix(policy: Policy, route: str = DEFAULT_ROUTE) -> tuple[tuple[str, ...], tuple[MatrixRow, ...]]:
     """Grants x models, each cell from decide() on the grant's example claims (plus a scope if needed)."""
     models = tuple(dict.fromkeys(policy.model_names))
-    return models, tuple(_row(policy, grant, models, route) for grant in reach.grants(policy))
+    return models, tuple(_row(policy, grant, models, route) for grant in grants.grants(policy))

@@ -75,8 +75,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "llm_api_routes": OPENAI_ROUTES + ANTHROPIC_ROUTES + GOOGLE_ROUTES + MAPPED_PASS_THROUGH
     + tuple(f"{r}/*" for r in MAPPED_PASS_THROUGH) + MCP_ROUTES[:9] + MODEL_INFO_ROUTES,
 }
-# Inference routes: what an LLM client calls.
-INFERENCE_GROUPS = ("openai_routes", "anthropic_routes", "google_routes", "llm_api_routes")
 
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
 
@@ -133,12 +131,3 @@ def admits_any(entries: tuple[str, ...], templates: tuple[str, ...]) -> bool:
     """True when ``entries`` admit at least one of the route templates."""
     return any(allowed(entries, t) for t in templates)
 
-
-def is_inference(path: str) -> bool:
-    """An LLM call (chat, completions, embeddings, messages …), as opposed to management or info."""
-    return allowed(("llm_api_routes",), path)
-
-
-def is_management(path: str) -> bool:
-    return allowed(("management_routes", "global_spend_tracking_routes"), path) and not allowed(
-        ("info_routes",), path)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jwtgate.model import Decision, Location
-from jwtgate.policy.reports import MatrixRow, ModelAccess, Path, RoleAccess
+from jwtgate.policy.reports import GrantTrial, MatrixRow, ModelAccess, RoleAccess
 from jwtgate.render.decision import location_to_json, reason_to_json
 
 
@@ -18,7 +18,7 @@ def line_of(loc: Location | None) -> str:
 # --- --model -----------------------------------------------------------------------------------------
 
 
-def _path_line(p: Path) -> str:
+def _trial_line(p: GrantTrial) -> str:
     scopes = "".join(f" and scope contains {s!r}" for s in p.scopes)
     role = p.decision.role or "no role"
     shadow = ""
@@ -40,17 +40,17 @@ def model_text(ma: ModelAccess) -> str:
     elif not ma.allowed:
         lines.append("  nobody: no role, scope or claim reaches it")
     for p in ma.allowed:
-        lines.append(_path_line(p))
+        lines.append(_trial_line(p))
         lines.append("    config: " + ", ".join(line_of(loc) for loc in p.config_lines()))
     if ma.denied:
         lines.append("denied:")
         for p in ma.denied:
             code = p.decision.reason.code if p.decision.reason else "denied"
-            lines.append(f"{_path_line(p)}: {code}")
+            lines.append(f"{_trial_line(p)}: {code}")
     return "\n".join(lines) + "\n"
 
 
-def _path_json(p: Path) -> dict[str, Any]:
+def _trial_json(p: GrantTrial) -> dict[str, Any]:
     return {"role": p.decision.role, "grant_role": p.grant.role, "kind": p.grant.kind,
             "condition": p.grant.condition, "value": p.grant.value, "scopes": list(p.scopes),
             "claims": p.claims, "config_lines": [location_to_json(loc) for loc in p.config_lines()],
@@ -63,8 +63,8 @@ def model_json(ma: ModelAccess) -> dict[str, Any]:
     return {"model": ma.model, "route": ma.route, "in_model_list": ma.in_model_list,
             "requirements": list(ma.requirements),
             "location": location_to_json(ma.model_location), "who": who,
-            "allowed": [_path_json(p) for p in ma.allowed] if ma.in_model_list else [],
-            "denied": [_path_json(p) for p in ma.denied]}
+            "allowed": [_trial_json(p) for p in ma.allowed] if ma.in_model_list else [],
+            "denied": [_trial_json(p) for p in ma.denied]}
 
 
 # --- --role ------------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def role_text(role: str, items: Sequence[RoleAccess]) -> str:
         return f"role '{role}': no config condition grants it (not a gateway role or JWT role value here)\n"
     lines = [f"role '{role}'"]
     for ra in items:
-        p = ra.path
+        p = ra.trial
         lines.append(f"- {p.grant.condition} -> {p.decision.role or 'no role'}")
         lines.append(f"    models: {', '.join(ra.models) or '(none)'}")
         lines.append(f"    routes: {_routes_line(p.decision)}")
@@ -96,8 +96,8 @@ def role_text(role: str, items: Sequence[RoleAccess]) -> str:
 
 def role_json(role: str, items: Sequence[RoleAccess]) -> dict[str, Any]:
     return {"role": role, "grants": [
-        {**_path_json(ra.path), "models": list(ra.models),
-         "routes": None if ra.path.decision.routes is None else list(ra.path.decision.routes),
+        {**_trial_json(ra.trial), "models": list(ra.models),
+         "routes": None if ra.trial.decision.routes is None else list(ra.trial.decision.routes),
          "permission_routes": None if ra.permission_routes is None else list(ra.permission_routes)}
         for ra in items]}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,14 +65,13 @@ def keys_json(results: Sequence[Result], warnings: Sequence[str], now: float) ->
 
 def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: float) -> None:
     """One heading and table per source on stdout; errors and warnings on stderr."""
-    import typer
     from rich.console import Console
 
     out = Console(highlight=False, soft_wrap=True)
     for source, result in results:
         if isinstance(result, KeySourceError):
             hint = f" (hint: {result.hint})" if result.hint else ""
-            typer.echo(f"error: {source}: {result.message}{hint} [{result.code}]", err=True)
+            print(f"error: {source}: {result.message}{hint} [{result.code}]", file=sys.stderr, flush=True)
             continue
         out.print(_heading(source, result, now), markup=False)
         if result.keys:
@@ -79,7 +79,7 @@ def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: flo
         else:
             out.print("  (no keys)")
     for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
 
 
 def _heading(source: str, info: KeySetInfo, now: float) -> str:

@@ -1,4 +1,6 @@
-"""create_app(state) -> a raw ASGI app: authenticate, decide, forward; models list; forward-auth; ops.
+"""create_app(state) -> a raw ASGI app: routes each request to the proxy, the models list, forward-auth or ops.
+
+The gated routes share one pipeline (``server/pipeline.py``: authenticate -> decide -> identity).
 
 A raw ASGI callable rather than a framework: on the request path every microsecond is the gateway's
 overhead (see README "Performance"). Every refusal is an OpenAI-shaped error carrying jwtgate's reason
@@ -13,36 +15,16 @@ import threading
 import time
 from typing import Any
 
-from jwtgate.check import decide_token
-from jwtgate.errors import JwtgateError
-from jwtgate.model import Decision, Request, VerifiedToken
 from jwtgate.policy.decision import allowed_models
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import (
-    BadRequest,
-    Body,
-    bearer_token,
-    check_path,
-    header,
-    parse_body,
-    path_model,
-    takes_body_model,
-)
+from jwtgate.server.inbound import BadRequest, Body, check_path, header, parse_body, path_model, takes_body_model
 from jwtgate.server.metrics import CONTENT_TYPE
+from jwtgate.server.pipeline import Pipeline
 from jwtgate.server.proxy import Forwarder
-from jwtgate.server.responses import (
-    ClientGone,
-    Receive,
-    Refusal,
-    Scope,
-    Send,
-    read_body,
-    send_bytes,
-    send_json,
-    send_refusal,
-)
-from jwtgate.server.state import AppState, Gate
+from jwtgate.server.responses import ClientGone, Refusal, send_bytes, send_json, send_refusal
+from jwtgate.server.state import AppState
+from jwtgate.server.types import Receive, Scope, Send
 
 MODEL_LIST_PATHS = ("/v1/models", "/models")
 
@@ -53,7 +35,8 @@ class JwtgateApp:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.hide = state.settings.hide_reasons
-        self.forwarder = Forwarder(state)
+        self.pipeline = Pipeline(state.settings)
+        self.forwarder = Forwarder(state, self.pipeline)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -141,51 +124,24 @@ class JwtgateApp:
             ctx.decision = "ops"
             await OPS[path](self, send, ctx)
         elif forward_auth.is_verify(path):
-            await forward_auth.verify(self, scope, receive, send, ctx)
+            gate = self.state.holder.gate
+            await forward_auth.verify(self.pipeline, gate, scope, receive, send, ctx)
         elif path in MODEL_LIST_PATHS or (path.startswith(("/v1/models/", "/models/")) and ":" not in path):
             await self.models(scope, send, ctx)
         else:
             await self.proxy(scope, receive, send, ctx)
 
-    async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> tuple[str, VerifiedToken]:
-        """The token and its verification, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
-        token = bearer_token(scope["headers"])
-        if token is None:
-            raise Refusal(401, "token.missing", "no credentials: send 'Authorization: Bearer <JWT>'")
-        try:
-            verified = await gate.authenticator.aauthenticate(token)
-        except JwtgateError as err:
-            status = 503 if err.code.startswith("jwks.") else 401
-            raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
-        ctx.fingerprint = verified.fingerprint
-        return token, verified
-
-    def decide(self, gate: Gate, auth: tuple[str, VerifiedToken], model: str | None, route: str, ctx: Ctx,
-               needs_model: bool) -> Decision:
-        """decide() (cached per config); a denial is a 403 Refusal."""
-        key = (auth[0], model, route, needs_model)
-        decision = gate.decisions.get(key)
-        if decision is None:
-            decision = decide_token(gate.policy, auth[1], Request(model, route, needs_model))
-            gate.decisions.put(key, decision)
-        ctx.subject, ctx.role = decision.subject, decision.role
-        if not decision.allowed:
-            reason = decision.reason
-            raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
-        ctx.decision = "allow"
-        return decision
-
     async def proxy(self, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
         path: str = scope["path"]
         check_path(path)
         gate = self.state.holder.gate
-        auth = await self.authenticate(gate, scope, ctx)
+        auth = await self.pipeline.authenticate(gate, scope, ctx)
         headers = scope["headers"]
-        data = await read_body(receive, self.state.settings.max_body_bytes, header(headers, b"content-length"))
+        data = await self.pipeline.body(scope, receive)
         needs_model = takes_body_model(scope["method"], path)
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
-        decision = self.decide(gate, auth, ctx.model, path, ctx, needs_model)
+        decision = self.pipeline.decide(gate, auth, ctx.model, path, ctx, needs_model)
         await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
@@ -215,8 +171,8 @@ class JwtgateApp:
         if scope["method"] not in ("GET", "HEAD"):
             raise Refusal(405, "request.method", "use GET", "error")
         gate = self.state.holder.gate
-        auth = await self.authenticate(gate, scope, ctx)
-        self.decide(gate, auth, None, "/v1/models", ctx, False)
+        auth = await self.pipeline.authenticate(gate, scope, ctx)
+        self.pipeline.decide(gate, auth, None, "/v1/models", ctx, False)
         names = allowed_models(gate.policy, auth[1].claims)
         path: str = scope["path"]
         if path in MODEL_LIST_PATHS:

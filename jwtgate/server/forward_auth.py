@@ -10,15 +10,14 @@ Gateways treat any other status as a failure, so a malformed request is a 403 he
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import BadRequest, Headers, check_path, header, parse_body, path_model, takes_body_model
-from jwtgate.server.responses import Receive, Refusal, Scope, Send, read_body, send_bytes
-
-if TYPE_CHECKING:
-    from jwtgate.server.app import JwtgateApp
+from jwtgate.server.inbound import BadRequest, check_path, header, parse_body, path_model, takes_body_model
+from jwtgate.server.pipeline import Pipeline
+from jwtgate.server.responses import Refusal, send_bytes
+from jwtgate.server.state import Gate
+from jwtgate.server.types import Headers, Receive, Scope, Send
 
 PATH = "/auth/verify"
 
@@ -52,13 +51,13 @@ def request_model(path: str, body_model: str | None, header_model: str | None) -
     return named.pop() if named else None
 
 
-async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
+async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
+    """Answer the gateway's question about the request it holds: 200 with identity headers, else a Refusal."""
     headers = scope["headers"]
     method, route = original_route(scope)
     ctx.path = route
-    gate = app.state.holder.gate
-    auth = await app.authenticate(gate, scope, ctx)
-    data = await read_body(receive, app.state.settings.max_body_bytes, header(headers, b"content-length"))
+    auth = await pipeline.authenticate(gate, scope, ctx)
+    data = await pipeline.body(scope, receive)
     try:
         check_path(route)
         body_model = parse_body(data, header(headers, b"content-type")).model if data.strip() else None
@@ -67,7 +66,7 @@ async def verify(app: JwtgateApp, scope: Scope, receive: Receive, send: Send, ct
     x_model = header(headers, b"x-model")
     ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
     needs_model = takes_body_model(method, route) or ctx.model is not None
-    decision = app.decide(gate, auth, ctx.model, route, ctx, needs_model)
-    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in app.forwarder.identity(decision).items()]
+    decision = pipeline.decide(gate, auth, ctx.model, route, ctx, needs_model)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in pipeline.identity(decision).items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-Headers = Iterable[tuple[bytes, bytes]]
+from jwtgate.server.types import Headers
 
 # POST endpoints whose body names the model (after an optional /v1 or /openai/v1 prefix).
 BODY_MODEL_ENDPOINTS = frozenset({

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from jwtgate.model import Decision
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model
-from jwtgate.server.responses import Receive, Refusal, Scope, Send
+from jwtgate.server.pipeline import Pipeline
+from jwtgate.server.responses import Refusal
 from jwtgate.server.state import AppState, Gate
+from jwtgate.server.types import Receive, Scope, Send
 from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
 
 if TYPE_CHECKING:
@@ -24,28 +26,15 @@ WATCH_AFTER = 0.05  # seconds before a request's client-disconnect watcher start
 class Forwarder:
     """Sends allowed requests upstream and relays the replies."""
 
-    def __init__(self, state: AppState) -> None:
+    def __init__(self, state: AppState, pipeline: Pipeline) -> None:
         import aiohttp
 
-        self.state = state
+        self.state, self.pipeline = state, pipeline
         s = state.settings
         self.blocked = blocked_headers((s.subject_header, s.role_header))
-        self.subject_header, self.role_header = s.subject_header, s.role_header
         self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
         self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
         self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
-
-    def identity(self, decision: Decision) -> dict[str, str]:
-        """Identity headers for the upstream; a value that cannot travel in a header is refused (403)."""
-        out = {}
-        for name, value in ((self.subject_header, decision.subject), (self.role_header, decision.role)):
-            if not value:
-                continue
-            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-                raise Refusal(403, "policy.identity_invalid",
-                              f"the token's identity cannot be sent upstream as {name}: it contains control characters")
-            out[name] = value
-        return out
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, gate: Gate, decision: Decision,
                       body: Body, ctx: Ctx) -> None:
@@ -57,7 +46,8 @@ class Forwarder:
                           "the model an api_base", "error")
         path, data = self._rewrite(scope, target, model, body)
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
-        headers = forward_headers(scope["headers"], self.blocked, self.identity(decision), target.api_key, key_header)
+        identity = self.pipeline.identity(decision)
+        headers = forward_headers(scope["headers"], self.blocked, identity, target.api_key, key_header)
         url = target_url(target, path, scope.get("query_string", b""))
         with _DisconnectWatch(receive, ctx):
             await self.relay(send, scope["method"], url, headers, data, ctx)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+from jwtgate.server.types import Receive, Send
 
 JSON = [(b"content-type", b"application/json")]
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",

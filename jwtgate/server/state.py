@@ -16,7 +16,7 @@ from jwtgate.server.upstream import Targets, UpstreamClient
 
 
 class Authenticator(Protocol):
-    """What the server needs of jwtgate.auth.Authenticator."""
+    """What the server needs of jwtgate.tokens.authenticator.Authenticator."""
 
     async def aauthenticate(self, token: str) -> VerifiedToken: ...
 
@@ -86,7 +86,7 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(separator
 
 class AccessLog:
     """One JSON line per request: written straight to ``stream`` (``jwtgate serve``: stderr), else on the
-    ``jwtgate.policy.reports`` logger (embedding, tests).
+    ``jwtgate.access`` logger (embedding, tests).
 
     With ``batch``, the lines of one event-loop turn are written together, once the turn's callbacks
     have run: one write (one system call on an unbuffered stderr) for many requests under load, at the

@@ -39,16 +39,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``PYJWT_ERROR_CODES`` and ``translate_pyjwt_error`` live in ``jwtgate.tokens.pyjwt_errors``; re-exported
-    lazily so that verifying a token never imports PyJWT (~150 ms)."""
-    if name in ("PYJWT_ERROR_CODES", "translate_pyjwt_error"):
-        from jwtgate.tokens import pyjwt_errors as tokenerrors
-
-        return getattr(tokenerrors, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 _TYPES = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+jwt"})
 _HMAC = frozenset(HMAC_ALGORITHMS)
 _HMAC_KEY_SOURCE = "jwtgate.hmac_secret"

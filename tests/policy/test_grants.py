@@ -1,4 +1,4 @@
-"""reach.grants() against decide(): every role decide() gives is granted by some enumerated condition, and
+"""grants.grants() against decide(): every role decide() gives is granted by some enumerated condition, and
 each grant's example claims reach its role unless an earlier condition (LiteLLM's order) shadows it."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from jwtgate.config.loader import load_policy
 from jwtgate.model import Policy, Request
-from jwtgate.policy import grants as reach
+from jwtgate.policy import grants
 from jwtgate.policy.decision import decide
 
 VALUES = ["v-admin", "v-user", "v-team", "v-x"]
@@ -48,21 +48,21 @@ claims_st = st.fixed_dictionaries({}, optional={
 @given(policy=policies(), claims=claims_st)
 def test_every_decided_role_has_a_grant(policy: Policy, claims: dict[str, Any]) -> None:
     role = decide(policy, claims, Request("m")).role
-    assert role in {g.role for g in reach.grants(policy)}
+    assert role in {g.role for g in grants.grants(policy)}
 
 
 @settings(max_examples=200, deadline=None)
 @given(policy=policies())
 def test_grant_claims_reach_the_grant_or_an_earlier_one(policy: Policy) -> None:
-    grants = reach.grants(policy)
-    for i, grant in enumerate(grants):
-        role = decide(policy, reach.example_claims(policy, grant), Request(None)).role
-        assert role == grant.role or role in {g.role for g in grants[:i]}, grant
+    found = grants.grants(policy)
+    for i, grant in enumerate(found):
+        role = decide(policy, grants.example_claims(policy, grant), Request(None)).role
+        assert role == grant.role or role in {g.role for g in found[:i]}, grant
 
 
 def test_claim_at_nests_and_keeps_escaped_dots() -> None:
-    assert reach.claim_at("a.b", 1) == {"a": {"b": 1}}
-    assert reach.claim_at(r"kubernetes\.io.ns", "x") == {"kubernetes.io": {"ns": "x"}}
+    assert grants.claim_at("a.b", 1) == {"a": {"b": 1}}
+    assert grants.claim_at(r"kubernetes\.io.ns", "x") == {"kubernetes.io": {"ns": "x"}}
 
 
 @pytest.mark.parametrize(("sets", "merged"), [
@@ -71,7 +71,7 @@ def test_claim_at_nests_and_keeps_escaped_dots() -> None:
     (({"k": 1}, {"k": 2}), {"k": 2}),
 ], ids=["nested", "scopes-joined", "scalar-later-wins"])
 def test_merge(sets: tuple[dict[str, Any], ...], merged: dict[str, Any]) -> None:
-    assert reach.merge(*sets) == merged
+    assert grants.merge(*sets) == merged
 
 
 def test_requirements_add_email_and_team_claims() -> None:
@@ -79,8 +79,8 @@ def test_requirements_add_email_and_team_claims() -> None:
             "    user_allowed_email_domain: acme.com\n    enforce_team_based_model_access: true\n"
             "    team_ids_jwt_field: groups\n")
     policy = load_policy(text, "p.yaml", {})
-    anyone = reach.grants(policy)[-1]
-    claims = reach.example_claims(policy, anyone)
+    anyone = grants.grants(policy)[-1]
+    claims = grants.example_claims(policy, anyone)
     assert claims["mail"] == "user@acme.com"
     assert claims["groups"] == ["example"]
     assert decide(policy, claims, Request("m")).allowed

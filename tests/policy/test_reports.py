@@ -8,7 +8,7 @@ import pytest
 
 from jwtgate.config.loader import load_policy_file
 from jwtgate.model import Request
-from jwtgate.policy import grants as reach
+from jwtgate.policy import grants
 from jwtgate.policy.decision import decide
 from jwtgate.policy.reports import matrix, model_access
 
@@ -21,12 +21,12 @@ def test_matrix_cells_agree_with_decide(config: str) -> None:
     policy = load_policy_file(config, {})
     models, rows = matrix(policy)
     for row in rows:
-        bare = reach.example_claims(policy, row.grant)
+        bare = grants.example_claims(policy, row.grant)
         for model in models:
             allowed_bare = decide(policy, bare, Request(model, ROUTE)).allowed
             assert allowed_bare == (model in row.allowed), (row.grant.label, model)
             if model in row.with_scope:
-                scoped = reach.example_claims(policy, row.grant, (row.with_scope[model],))
+                scoped = grants.example_claims(policy, row.grant, (row.with_scope[model],))
                 assert decide(policy, scoped, Request(model, ROUTE)).allowed
 
 

@@ -41,14 +41,6 @@ def test_a_request_defaults_to_the_default_route() -> None:
     assert Request().route == routes.DEFAULT_ROUTE == "/v1/chat/completions"
 
 
-@pytest.mark.parametrize(("path", "inference", "management"), [
-    ("/v1/chat/completions", True, False), ("/v1/messages", True, False), ("/key/generate", False, True),
-    ("/key/info", False, False), ("/global/spend/logs", False, True), ("/health", False, False),
-], ids=["chat", "messages", "key-generate", "key-info-is-info", "global-spend", "health"])
-def test_route_kinds(path: str, inference: bool, management: bool) -> None:
-    assert (routes.is_inference(path), routes.is_management(path)) == (inference, management)
-
-
 @pytest.mark.parametrize(("entries", "group", "missing"), [
     (("mcp_routes",), "mcp_routes", ()),
     (("llm_api_routes",), "mcp_routes", ("/v1/mcp/server", "/v1/mcp/server/{path:path}")),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("jwtgate.server.runner")
+pytest.importorskip("jwtgate.server.process")
 
 import httpx
 

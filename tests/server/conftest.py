@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from jwtgate.server.runner import ServeOptions, build_state
 from jwtgate.server.state import AppState
+from jwtgate.server.wiring import ServeOptions, build_state
 from tests.kit.keys import jwk_of, new_private_key
 
 ISSUER = "https://idp.test"

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from jwtgate.server.app import create_app
-from jwtgate.server.runner import uvicorn_config
+from jwtgate.server.process import uvicorn_config
 from tests.server.conftest import WAIT, FakeUpstream, Keys, StateFactory
 
 DEV = {"roles": ["gw-dev"]}

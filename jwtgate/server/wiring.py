@@ -1,26 +1,19 @@
-"""Wiring for ``jwtgate serve``: config -> Gate (policy, key store, authenticator, targets) -> uvicorn.
+"""Wiring for ``jwtgate serve``: config and flags -> settings, Gate (policy, key store, authenticator,
+targets) and AppState; the start-up checks (lint errors, an upstream for every model).
 
-``--workers N`` (N > 1) runs N processes that share one listening socket, like uvicorn's own supervisor,
-but each worker builds its state from the config itself and SIGHUP is passed on to every worker, so each
-re-reads the config and keeps its running one when the new one has errors.
+Pure assembly: nothing here listens, forks or installs signal handlers (that is ``server/process.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import logging
-import os
-import signal
-import socket
-import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jwtgate.errors import JwtgateError, KeySourceError, UsageError
+from jwtgate.errors import KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
 from jwtgate.server.metrics import Metrics
 from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
@@ -177,124 +170,3 @@ def key_cache_age(auth: Any, now: float) -> float:
     ages = [now - info.fetched_at for trust in getattr(auth, "trusts", ()) for source in trust.sources
             if (info := auth.store.cached(source)) is not None]
     return max(ages, default=0.0)
-
-
-def configure_logging() -> None:
-    """JSON access lines and server events on stderr, one per line."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access = logging.getLogger("jwtgate.access")
-    access.handlers[:] = [handler]
-    access.setLevel(logging.INFO)
-    access.propagate = False
-    events = logging.getLogger("jwtgate.server")
-    events_handler = logging.StreamHandler(sys.stderr)
-    events_handler.setFormatter(logging.Formatter("jwtgate: %(levelname)s %(message)s"))
-    events.handlers[:] = [events_handler]
-    events.setLevel(logging.INFO)
-    events.propagate = False
-
-
-def uvicorn_config(app: Any, settings: ServeSettings, **extra: Any) -> Any:
-    import uvicorn
-
-    return uvicorn.Config(app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-                          lifespan="on", access_log=False, log_level="warning", proxy_headers=False,
-                          server_header=False, timeout_graceful_shutdown=int(settings.shutdown_timeout), **extra)
-
-
-def listen(settings: ServeSettings) -> socket.socket:
-    """The listening socket (port 0 = any free port; the bound one is announced)."""
-    try:
-        sock = socket.create_server((settings.host, settings.port), backlog=2048)
-    except (OSError, OverflowError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise UsageError(f"cannot listen on {settings.host}:{settings.port} ({reason})",
-                         hint="choose another --port or --host") from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket | None = None,
-               announce: Callable[[str], None] | None = None) -> None:
-    """One server process: build the state, run uvicorn until SIGTERM/SIGINT."""
-    import uvicorn
-
-    from jwtgate.server.app import create_app
-
-    configure_logging()
-    state, _ = build_state(opts, env, access_stream=sys.stderr, batch_log=True)
-    if sock is None:
-        sock = listen(state.settings)
-    if announce is not None:
-        host, port = sock.getsockname()[:2]
-        announce(f"listening on http://{host}:{port}")
-    server = uvicorn.Server(uvicorn_config(create_app(state), state.settings))
-    tune_gc()
-    try:
-        server.run(sockets=[sock])
-    finally:
-        if isinstance(state.access_log, AccessLog):
-            state.access_log.flush()
-
-
-GC_THRESHOLD = (7000, 20, 20)
-
-
-def tune_gc() -> None:
-    """Freeze what start-up built (modules, config, keys) out of the collector's scans and collect the
-    young generation less often: the request path allocates much and keeps little, and full collections
-    otherwise walk every module jwtgate imported. About -25 µs per request at 64 connections (README
-    "Performance"); garbage cycles are still collected.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
-
-
-def _worker_main(opts: ServeOptions, env: dict[str, str], sock: socket.socket) -> None:
-    try:
-        run_worker(opts, env, sock)
-    except (JwtgateError, ConfigRejected) as err:
-        print(f"jwtgate: worker {os.getpid()} cannot start: {err}", file=sys.stderr)
-        sys.exit(2)
-
-
-def supervise(opts: ServeOptions, env: Mapping[str, str], settings: ServeSettings,
-              announce: Callable[[str], None]) -> int:
-    """Run ``settings.workers`` processes on one socket; pass SIGHUP on; stop them on SIGTERM/SIGINT."""
-    import multiprocessing
-
-    sock = listen(settings)
-    announce(f"listening on http://{settings.host}:{sock.getsockname()[1]} with {settings.workers} workers")
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker_main, args=(opts, dict(env), sock), daemon=False)
-             for _ in range(settings.workers)]
-    for p in procs:
-        p.start()
-    stopping = _install_forwarders(procs)
-    for p in procs:
-        while p.is_alive():
-            p.join(0.5)
-            if stopping() and not p.is_alive():
-                break
-    sock.close()
-    return max((p.exitcode or 0) for p in procs) if not stopping() else 0
-
-
-def _install_forwarders(procs: list[Any]) -> Callable[[], bool]:
-    state = {"stopping": False}
-
-    def forward(signum: int, _frame: Any) -> None:
-        if signum != signal.SIGHUP:
-            state["stopping"] = True
-        for p in procs:
-            if p.pid is not None and p.is_alive():
-                os.kill(p.pid, signal.SIGTERM if signum == signal.SIGINT else signum)
-
-    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, forward)
-    return lambda: state["stopping"]
-
-
-AsyncCheck = Callable[[], Awaitable[bool]]

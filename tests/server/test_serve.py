@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from jwtgate.config.loader import load_policy
-from jwtgate.server.runner import ServeOptions, effective_settings
+from jwtgate.server.wiring import ServeOptions, effective_settings
 from tests.kit.cli import invoke
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
@@ -133,7 +133,7 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
     import gc
 
-    from jwtgate.server.runner import GC_THRESHOLD, tune_gc
+    from jwtgate.server.process import GC_THRESHOLD, tune_gc
 
     before = gc.get_threshold()
     try:

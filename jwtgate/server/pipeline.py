@@ -1,0 +1,70 @@
+"""The request pipeline every gated route shares: authenticate the bearer token, read the body (bounded),
+decide for the request, and the identity headers an allowed request carries.
+
+The proxy, ``/v1/models`` and forward-auth (``/auth/verify``) each read their request their own way and
+then go through these same steps, so a token and a request get the same answer on every route.
+"""
+
+from __future__ import annotations
+
+from jwtgate.check import decide_token
+from jwtgate.errors import JwtgateError
+from jwtgate.model import Decision, Request, ServeSettings, VerifiedToken
+from jwtgate.server.context import Ctx
+from jwtgate.server.inbound import bearer_token, header
+from jwtgate.server.responses import Refusal, read_body
+from jwtgate.server.state import Gate
+from jwtgate.server.types import Receive, Scope
+
+Auth = tuple[str, VerifiedToken]  # the bearer token as sent and its verification
+
+
+class Pipeline:
+    """authenticate -> body -> decide -> identity, for one request against one Gate (read once per request)."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.subject_header, self.role_header = settings.subject_header, settings.role_header
+        self.max_body = settings.max_body_bytes
+
+    async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> Auth:
+        """The token and its verification, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
+        token = bearer_token(scope["headers"])
+        if token is None:
+            raise Refusal(401, "token.missing", "no credentials: send 'Authorization: Bearer <JWT>'")
+        try:
+            verified = await gate.authenticator.aauthenticate(token)
+        except JwtgateError as err:
+            status = 503 if err.code.startswith("jwks.") else 401
+            raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
+        ctx.fingerprint = verified.fingerprint
+        return token, verified
+
+    async def body(self, scope: Scope, receive: Receive) -> bytes:
+        """The whole request body; 413 past ``max_body_bytes``, declared or received."""
+        return await read_body(receive, self.max_body, header(scope["headers"], b"content-length"))
+
+    def decide(self, gate: Gate, auth: Auth, model: str | None, route: str, ctx: Ctx, needs_model: bool) -> Decision:
+        """decide() (cached per config); a denial is a 403 Refusal."""
+        key = (auth[0], model, route, needs_model)
+        decision = gate.decisions.get(key)
+        if decision is None:
+            decision = decide_token(gate.policy, auth[1], Request(model, route, needs_model))
+            gate.decisions.put(key, decision)
+        ctx.subject, ctx.role = decision.subject, decision.role
+        if not decision.allowed:
+            reason = decision.reason
+            raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
+        ctx.decision = "allow"
+        return decision
+
+    def identity(self, decision: Decision) -> dict[str, str]:
+        """Identity headers for the upstream; a value that cannot travel in a header is refused (403)."""
+        out = {}
+        for name, value in ((self.subject_header, decision.subject), (self.role_header, decision.role)):
+            if not value:
+                continue
+            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                raise Refusal(403, "policy.identity_invalid",
+                              f"the token's identity cannot be sent upstream as {name}: it contains control characters")
+            out[name] = value
+        return out
