@@ -155,7 +155,7 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
 
 def test_unreadable_config_exits_2(tmp_path: Path) -> None:
     result = invoke(["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config",
-                                 str(tmp_path / "missing.yaml")])
+                     str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ")
 
@@ -179,8 +179,8 @@ def test_readme_first_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("JWTGATE_CACHE_DIR", str(tmp_path))
     result = invoke(["check-token", "@sample_tokens/alice-user.jwt", "--config",
-                                 "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json",
-                                 "--model", "gpt-4o-mini"])
+                     "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json",
+                     "--model", "gpt-4o-mini"])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("ALLOWED")
 
@@ -188,8 +188,8 @@ def test_readme_first_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(("model", "exit_code"), [("gpt-4o-mini", 0), ("gpt-4o", 1)], ids=["mini-allowed", "4o-denied"])
 def test_azure_sample(tmp_path: Path, model: str, exit_code: int) -> None:
     result = invoke(["check-token", f"@{SAMPLES / 'azure-user.jwt'}", "--config",
-                                 str(ROOT / "sample_configs" / "azure-ad.yaml"), "--jwks", str(JWKS), "--offline",
-                                 "--cache-dir", str(tmp_path), "--model", model, "--format", "json"])
+                     str(ROOT / "sample_configs" / "azure-ad.yaml"), "--jwks", str(JWKS), "--offline",
+                     "--cache-dir", str(tmp_path), "--model", model, "--format", "json"])
     assert result.exit_code == exit_code, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verified"] is True and doc["role"] == "internal_user"

@@ -53,7 +53,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def explain(setup: dict[str, Any], token: str, *args: str) -> Any:
     return invoke(["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
-                               *args])
+                   *args])
 
 
 def test_verified_token_trace(setup: dict[str, Any]) -> None:
@@ -136,7 +136,7 @@ def test_token_cases_in_a_test_file(setup: dict[str, Any]) -> None:
 
 def test_missing_jwks_file_exits_2(setup: dict[str, Any]) -> None:
     result = invoke(["explain", "--config", setup["config"], "--token", setup["mint"](),
-                                 "--jwks", str(setup["dir"] / "missing.json")])
+                     "--jwks", str(setup["dir"] / "missing.json")])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "missing.json: no such key file [jwks.file_unreadable]" in result.stderr
@@ -152,3 +152,21 @@ def test_missing_jwks_file_in_a_test_file_names_the_case(setup: dict[str, Any]) 
     assert result.exit_code == 2
     assert f"error: {tests}:4:5: case 'good token': " in result.stderr
     assert "no such key file [jwks.file_unreadable]" in result.stderr
+
+
+def test_a_failing_token_case_prints_the_check_token_trace(setup: dict[str, Any], cli: Invoke) -> None:
+    tmp: Path = setup["dir"]
+    (tmp / "other-aud.jwt").write_text(setup["mint"](aud="other"), encoding="utf-8")
+    tests = tmp / "t-trace.yaml"
+    tests.write_text(f"config: c.yaml\njwks: {setup['jwks']}\ncases:\n"
+                     "  - {name: other audience, token: other-aud.jwt, model: small, expect: allow}\n",
+                     encoding="utf-8")
+    failed = cli(["test", str(tests)])
+    checked = cli(["check-token", f"@{tmp / 'other-aud.jwt'}", "--config", setup["config"], "--jwks", setup["jwks"],
+                   "--model", "small"])
+    assert (failed.exit_code, checked.exit_code) == (1, 1)
+    trace = checked.stdout.splitlines()[:-1]  # the steps and notes, without the closing DENIED line
+    assert any(line.startswith("✗ audience") for line in trace)
+    lines = failed.stdout.splitlines()
+    start = lines.index("  trace:") + 1
+    assert lines[start:start + len(trace)] == ["    " + line for line in trace]
