@@ -82,7 +82,7 @@ def _token_decider() -> TokenDecider:
     """Token cases: the same check as check-token, the file's ``jwks:`` as the key source."""
     from jwtgate.cli.check_token import run_check
 
-    def decide_token(policy: Policy, token: str, keys: str | None, request: Request, now: float | None) -> Decision:
+    def decide_case(policy: Policy, token: str, keys: str | None, request: Request, now: float | None) -> Decision:
         return run_check(policy, token, request, sources=[keys] if keys else [], now=now).decision
 
-    return decide_token
+    return decide_case
