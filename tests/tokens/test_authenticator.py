@@ -16,6 +16,7 @@ from jwtgate.errors import KeySourceError, TokenError
 from jwtgate.keys.jwk import parse_jwk
 from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.tokens.authenticator import Authenticator, build_trusts
+from tests.kit.clock import FakeClock
 from tests.kit.idp import IdP
 from tests.kit.keys import jwk_of, private_key
 
@@ -65,16 +66,8 @@ def files(tmp_path: Path) -> tuple[str, str]:
     return str(a), str(b)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _auth(policy: Any, tmp_path: Path, clock: Clock | None = None, **kw: Any) -> Authenticator:
-    clock = clock or Clock()
+def _auth(policy: Any, tmp_path: Path, clock: FakeClock | None = None, **kw: Any) -> Authenticator:
+    clock = clock or FakeClock(NOW)
     store = KeyStore(clock=clock, cache_dir=tmp_path / "cache",
                      options=KeyStoreOptions(cooldown=30.0))
     return Authenticator(policy, store, clock=clock, **kw)
@@ -144,7 +137,7 @@ def idp() -> Iterator[IdP]:
 
 def test_rotated_key_is_picked_up_by_one_refetch(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     auth.authenticate(_token(KEY_A, "a1"))
     assert idp.count("/a") == 1
@@ -161,7 +154,7 @@ def test_rotated_key_is_picked_up_by_one_refetch(tmp_path: Path, idp: IdP) -> No
 
 def test_async_path_caches_verified_tokens_and_refetches(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
 
     async def run() -> None:
@@ -181,7 +174,7 @@ def test_async_path_caches_verified_tokens_and_refetches(tmp_path: Path, idp: Id
 
 def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A, JWK_A2])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1")
 
@@ -200,7 +193,7 @@ def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp
 
 def test_cached_token_is_refused_as_soon_as_a_refetch_drops_its_key(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1")
 
@@ -220,7 +213,7 @@ def test_cached_token_is_refused_as_soon_as_a_refetch_drops_its_key(tmp_path: Pa
 
 def test_cached_token_fails_closed_after_the_stale_window(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1", exp=NOW + 10 * 3600)
 
