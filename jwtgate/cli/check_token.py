@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from jwtgate.cli.decode import TOKEN_HELP
-from jwtgate.cli.options import check_format, dump_json
+from jwtgate.cli.options import check_format, dump_json, load_config
 from jwtgate.policy.routes import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
@@ -75,13 +75,12 @@ def check_token(
     1 denied or invalid token, 2 usage or config error.
     """
     from jwtgate.cli.token_arg import read_token_arg
-    from jwtgate.config.loader import load_policy_file, require_loadable
     from jwtgate.model import Request
     from jwtgate.timefmt import parse_instant
 
     check_format(output, ("text", "json"))
     when = parse_instant(now) if now is not None else None
-    policy = require_loadable(load_policy_file(str(config), os.environ))
+    policy = load_config(str(config))
     request = Request(model=model, route=route)
     check = run_check(policy, read_token_arg(token), request, sources=jwks, now=when, leeway=leeway,
                       cache_dir=cache_dir, offline=offline)

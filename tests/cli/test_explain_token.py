@@ -170,3 +170,14 @@ def test_a_failing_token_case_prints_the_check_token_trace(setup: dict[str, Any]
     lines = failed.stdout.splitlines()
     start = lines.index("  trace:") + 1
     assert lines[start:start + len(trace)] == ["    " + line for line in trace]
+
+
+def test_both_commands_load_the_config_alike_and_warn_of_its_errors(setup: dict[str, Any], cli: Invoke) -> None:
+    config = setup["dir"] / "typo.yaml"
+    config.write_text(CONFIG.replace("enforce_rbac: true", "enforce_rbac: true\n    enforce_rback: true"),
+                      encoding="utf-8")
+    token, keys = setup["mint"](), ["--config", str(config), "--jwks", setup["jwks"]]
+    checked, explained = cli(["check-token", token, *keys]), cli(["explain", "--token", token, *keys])
+    assert checked.stderr == explained.stderr
+    assert checked.stderr.startswith(f"warning: {config} has 1 config error(s), first: ")
+    assert "JG101" in checked.stderr and checked.stdout == explained.stdout
