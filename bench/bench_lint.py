@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jwtgate.config.loader import load_policy_file
-from jwtgate.lint.registry import lint_policy
+from jwtgate.config.loader import load_policy
+from jwtgate.lint.registry import lint_report
 
 ROLES = ("proxy_admin", "team", "internal_user")
 
@@ -64,8 +65,10 @@ def ruamel_load(path: Path) -> object:
 
 
 def lint_file(path: Path) -> object:
+    """What ``jwtgate lint`` does per file: load, every rule, suppression comments and settings."""
     env = {"OPENAI_API_KEY": "x"}
-    return lint_policy(load_policy_file(str(path), env), env)
+    text = path.read_text(encoding="utf-8")
+    return lint_report(load_policy(text, str(path), env), env, text=text, today=date(2026, 12, 1))
 
 
 def main() -> int:

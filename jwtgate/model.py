@@ -35,6 +35,17 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppressed:
+    """A finding lint does not report, and why: an inline comment (inSource) or a setting (external)."""
+
+    finding: Finding
+    kind: Literal["inSource", "external"]
+    justification: str
+    source: str  # "comment", "jwtgate.lint.ignore", "--ignore", "--select"
+    location: Location | None = None  # where the suppression is written (None: the command line)
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why a token was refused or a request denied: a stable code and a message a person can act on."""
 
@@ -150,6 +161,7 @@ class JwtAuth:
     public_key_stale_ttl: float
     issuers: tuple[IssuerConfig, ...]
     raw: dict[str, Any]
+    unset_issuers: tuple[str, ...] = ()  # variables of issuers entries dropped: issuer is an unset os.environ/
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +200,8 @@ class Settings:
     jwks: tuple[str, ...]
     insecure_skip_audience: bool
     serve: ServeSettings
+    lint_ignore: tuple[str, ...] = ()
+    lint_severity: dict[str, Any] = field(default_factory=dict)  # code -> level or {level, reason} (plain)
 
 
 @dataclass(frozen=True, slots=True)

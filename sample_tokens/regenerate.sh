@@ -47,8 +47,14 @@ mint es256 dave-user-es256.jwt --kid sample-es256 --audience litellm --claim exp
 mint rs256 azure-user.jwt --kid sample-rs256 --issuer "https://login.microsoftonline.com/$AZ_TENANT/v2.0" \
   --audience api://litellm-gateway --claim exp=$EXP --claim 'roles=["LLM.User"]' \
   --claim oid=11111111-2222-3333-4444-555555555555 --claim sub=erin
+# For `jwtgate lint --token` (only its claims are read): a token issued to another Keycloak client, whose roles
+# sit under resource_access.litellm-gateway; signed by a throwaway key that no JWKS holds.
+"${jg[@]}" keys generate --alg RS256 --kid other-client --out "$tmp/other" >/dev/null
+mint other other-client.jwt --kid other-client --audience litellm-gateway --claim exp=$EXP \
+  --claims '{"resource_access": {"litellm-gateway": {"roles": ["litellm-user"]}, "account": {"roles": ["view-profile"]}}}' \
+  --claim sub=alice --claim email=alice@acme.example
 
-# One public JWKS with both real keys (never the attacker's).
+# One public JWKS with both real keys (never the attacker's or the other client's).
 python3 - "$tmp/rs256/jwks.json" "$tmp/es256/jwks.json" > sample_tokens/jwks.json <<'PY'
 import json, sys
 keys = [k for path in sys.argv[1:] for k in json.load(open(path))["keys"]]

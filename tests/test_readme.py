@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from textwrap import dedent
 from typing import Any
 
 import pytest
 import typer
 
 from jwtgate.cli.app import app
+from jwtgate.config.loader import load_policy
 from jwtgate.lint.registry import rules_table
 from jwtgate.reasons import REASONS, reasons_table
 from tests.kit.cli import invoke
@@ -107,3 +110,39 @@ def test_example_blocks_that_name_a_sample_file_match_it() -> None:
         named = re.match(r"# (sample_configs/\S+\.yaml)", first)
         if named:
             assert block == Path(named.group(1)).read_text(encoding="utf-8"), f"README block differs from {first}"
+
+
+def _lint_blocks() -> list[str]:
+    return _blocks(_section("Lint rules"), "yaml")
+
+
+@pytest.mark.parametrize("command", [line.split("jwtgate lint ", 1)[1].split(" >")[0].split("  #")[0]
+                                     for block in _lint_blocks() for line in block.splitlines()
+                                     if "jwtgate lint " in line and not line.lstrip().startswith("#")])
+def test_readme_ci_recipe_commands_run(command: str) -> None:
+    args = command.replace("config.yaml", "sample_configs/broken/unknown-model.yaml").split()
+    result = invoke(["lint", *args])
+    assert result.exit_code == 1, result.output
+    parsed = json.loads(result.stdout)
+    assert parsed["runs"][0]["results"] if isinstance(parsed, dict) else parsed
+
+
+def test_readme_suppression_and_settings_examples_are_accepted() -> None:
+    comment, settings = (b for b in _lint_blocks() if "jwtgate" in b and "repos:" not in b
+                         and "jobs:" not in b and "script:" not in b)
+    broken = Path("sample_configs/broken/rbac-flag.yaml").read_text(encoding="utf-8")
+    text = broken.replace("  role_permissions:\n", comment.split("general_settings:\n", 1)[1]) + dedent(settings)
+    assert load_policy(text, "x.yaml", {}).settings.lint_severity["JG302"]["reason"]
+    result = invoke(["lint", "-", "--format", "json", "--now", "2027-01-01"], input=text,
+                    env={"JWT_AUDIENCE": "", "JWT_ISSUER": ""})
+    doc = json.loads(result.stdout)
+    assert [s["code"] for s in doc["suppressed"]] == ["JG201"]
+    assert {f["code"] for f in doc["findings"]} == {"JG202"}
+
+
+@pytest.mark.parametrize(("command", "transcript"), re.findall(
+    r"```bash\n(jwtgate lint [^\n]+)\n```\n\n```text\n(.*?)```", _section("Lint rules"), flags=re.S))
+def test_readme_lint_transcripts_are_real(command: str, transcript: str) -> None:
+    result = invoke(command.split()[1:], env={"JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""})
+    assert result.exit_code == 1
+    assert result.stdout == transcript

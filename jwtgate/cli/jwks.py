@@ -13,7 +13,7 @@ from jwtgate.errors import KeySourceError, UsageError
 
 if TYPE_CHECKING:
     from jwtgate.keys.store import KeySetInfo, KeySource, KeyStore, KeyStoreOptions
-    from jwtgate.render.keys import Result
+    from jwtgate.render.keys import Cached, Result
 
 SOURCES_HELP = "Key sources: a JWKS/PEM file, a JWKS URL, or an OIDC discovery URL."
 CONFIG_HELP = "Take sources from a config (issuers[].jwks_url, JWT_PUBLIC_KEY_URL, jwtgate.jwks)."
@@ -29,6 +29,8 @@ def fetch(
 ) -> None:
     """Fetch key sets now, store them in the cache and list their keys.
 
+    A failed fetch is an error (exit 1) whatever the cache holds; a note says whether the cached set
+    is still used (stale, inside the stale window) or not.
     Exit codes: 0 every source fetched, 1 a source failed, 2 usage or unreadable input.
     """
     import time
@@ -38,7 +40,8 @@ def fetch(
     store = _store(cache_dir, options, offline=False)
     with store, _spinner(fmt, len(wanted)):
         results: list[Result] = [(s.source, _attempt(store, s, fetch=True)) for s in wanted]
-    _finish(results, store.warnings, fmt, time.time())
+        cached = {s: c for s, r in results if isinstance(r, KeySourceError) and (c := _cached(store, s))}
+    _finish(results, store.warnings, fmt, time.time(), cached)
 
 
 def show(
@@ -50,7 +53,8 @@ def show(
     """Show cached keys (offline): kid, type, size, thumbprint, age, expiry, and why a key is unusable.
 
     Without SOURCE or --config, every cached source is shown.
-    Exit codes: 0 every source is cached, 1 a source is not cached, 2 usage or unreadable input.
+    Exit codes: 0 every source is cached and usable, 1 a source is not cached or past its stale window,
+    2 usage or unreadable input.
     """
     import time
 
@@ -131,6 +135,13 @@ def _attempt(store: KeyStore, source: KeySource, *, fetch: bool) -> KeySetInfo |
     return cached
 
 
+def _cached(store: KeyStore, source: str) -> KeySetInfo | None:
+    try:
+        return store.cached(source)
+    except KeySourceError:
+        return None
+
+
 @contextlib.contextmanager
 def _spinner(fmt: str, count: int) -> Iterator[None]:
     """A rich spinner on stderr, only when stderr is a terminal and the output is text."""
@@ -144,14 +155,14 @@ def _spinner(fmt: str, count: int) -> Iterator[None]:
         yield
 
 
-def _finish(results: list[Result], warnings: list[str], fmt: str, now: float) -> None:
+def _finish(results: list[Result], warnings: list[str], fmt: str, now: float, cached: Cached | None = None) -> None:
     from jwtgate.render.keys import keys_json, print_keys_text
 
     if fmt == "json":
-        typer.echo(keys_json(results, warnings, now))
+        typer.echo(keys_json(results, warnings, now, cached))
         for warning in warnings:
             typer.echo(f"warning: {warning}", err=True)
     else:
-        print_keys_text(results, warnings, now)
-    if any(isinstance(r, KeySourceError) for _, r in results):
+        print_keys_text(results, warnings, now, cached)
+    if any(isinstance(r, KeySourceError) or r.past_window(now) for _, r in results):
         raise typer.Exit(1)

@@ -15,7 +15,8 @@ UPSTREAM = typer.Option(None, "--upstream", help="Where allowed requests go (e.g
 HOST = typer.Option(None, "--host", help="Address to listen on. [default: 127.0.0.1]")
 PORT = typer.Option(None, "--port", min=0, max=65535, help="Port to listen on (0 = any free port). [default: 4000]")
 WORKERS = typer.Option(None, "--workers", min=1, help="Worker processes sharing the socket. [default: 1]")
-JWKS = typer.Option(None, "--jwks", help="Extra key source (JWKS URL, discovery URL or file); repeatable.")
+JWKS = typer.Option(None, "--jwks", help="Key source (JWKS URL, discovery URL or file) that REPLACES the issuers' "
+                    "configured key sources for this run (audience and issuer checks stay); repeatable.")
 KEY_ENV = typer.Option(None, "--upstream-key-env", help="Environment variable holding the upstream's API key.")
 HIDE = typer.Option(None, "--hide-reasons/--show-reasons", help="Keep denial details out of responses (logs only).")
 

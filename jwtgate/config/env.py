@@ -6,7 +6,7 @@ values serve forwards with (JG307), and the server builds its forwarding table w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 ENV_PREFIX = "os.environ/"
@@ -25,3 +25,11 @@ def resolve_env(value: Any, env: Mapping[str, str]) -> str | None:
         return None
     name = env_reference(value)
     return value if name is None else env.get(name)
+
+
+def unset_issuers_text(names: Sequence[str]) -> tuple[str, str]:
+    """Why no issuer is configured when ``issuers[].issuer`` names unset variables: (message, hint)."""
+    refs = ", ".join(f"os.environ/{n}" for n in names)
+    unset = ", ".join(names)
+    return (f"issuers[].issuer is {refs}, and {unset} {'is' if len(names) == 1 else 'are'} not set, so that "
+            "issuers entry is dropped", f"export {names[0]}=<the issuer URL> where the gateway and jwtgate run")

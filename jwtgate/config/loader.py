@@ -321,6 +321,7 @@ def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema,
         walked = _walk_node(ctx, entry, item, ipath)
         walked["__location__"] = iloc
         walked["__path__"] = ipath
+        walked["__unset__"] = tuple(n for k, v in entry.items() if (n := env_reference(v)) and walked.get(k) is None)
         items.append(walked)
     return tuple(items)
 
@@ -412,11 +413,14 @@ def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
         public_key_stale_ttl=float(raw["public_key_stale_ttl"]),
         issuers=issuers,
         raw={k: v for k, v in raw.items()},
+        unset_issuers=tuple(n for e in raw.get("issuers") or () if e.get("issuer") is None
+                            for n in e["__unset__"][:1]),
     )
 
 
 def _build_settings(raw: dict[str, Any]) -> Settings:
     serve = raw.get("serve") or {}
+    lint = raw.get("lint") or {}
     serve_defaults = {name: spec.default for name, spec in S.SERVE.fields.items()}
     sv = {**serve_defaults, **{k: v for k, v in serve.items() if k in serve_defaults and v is not None}}
     return Settings(
@@ -432,6 +436,8 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
         jwks=tuple(raw["jwks"] or ()),
         insecure_skip_audience=bool(raw["insecure_skip_audience"]),
         serve=ServeSettings(**sv),
+        lint_ignore=tuple(lint.get("ignore") or ()),
+        lint_severity=plain(dict(lint.get("severity") or {})),
     )
 
 

@@ -190,6 +190,18 @@ SERVE = Schema(
     },
 )
 
+LINT_LEVELS = ("error", "warning", "info")
+
+# jwtgate.lint: project settings of ``jwtgate lint``. severity values are a level or {level, reason};
+# lint/settings.py checks codes and levels (it knows the rules).
+LINT = Schema(
+    "jwtgate.lint",
+    {
+        "ignore": Field(STR_LIST, default=()),
+        "severity": Field(MAPPING, items=Schema("jwtgate.lint.severity", closed=False)),
+    },
+)
+
 JWTGATE = Schema(
     "jwtgate",
     {
@@ -205,6 +217,7 @@ JWTGATE = Schema(
         "jwks": Field(STR_LIST),
         "insecure_skip_audience": Field(BOOL, default=False),
         "serve": Field(MAPPING, items=SERVE),
+        "lint": Field(MAPPING, items=LINT),
     },
 )
 

@@ -104,6 +104,11 @@ class KeySetInfo:
     stale: bool
     origin: Origin
     issuer: str | None = None
+    stale_until: float = float("inf")  # past this the set is never used (the stale window ends)
+
+    def past_window(self, now: float) -> bool:
+        """True once the stale window has ended: the set no longer verifies anything."""
+        return now >= self.stale_until
 
     def find(self, kid: str) -> VerificationKey | None:
         """The key with exactly this kid (usable or not), or None."""
@@ -122,6 +127,7 @@ class KeyStoreOptions:
     stale_ttl: float = 3600.0
     cooldown: float = 30.0
     limits: FetchLimits = field(default_factory=FetchLimits)
+    kid_retry: float = 5.0  # a kid a fetched set lacked is refetched for only once the set is this old
 
     @classmethod
     def from_policy(cls, policy: Policy) -> KeyStoreOptions:

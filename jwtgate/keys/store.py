@@ -54,6 +54,11 @@ __all__ = [
     "sources_for_policy",
 ]
 MAX_WARNINGS = 200
+MAX_MISSING = 1000  # kids remembered as missing per source (a flood adds at most one per cooldown)
+
+
+def _within(since: float | None, now: float, seconds: float) -> bool:
+    return since is not None and now < since + seconds
 
 
 @dataclass
@@ -63,7 +68,8 @@ class _State:
     origin: Origin = "memory"
     last_attempt: float | None = None
     failure: KeySourceError | None = None
-    missing: dict[str, float] = field(default_factory=dict)
+    missing: dict[str, float] = field(default_factory=dict)  # kid -> when a fetched set lacked it
+    kid_refetch: float | None = None  # when the last unknown-kid refetch started (one per cooldown)
     disk_checked: float | None = None
 
 
@@ -109,16 +115,19 @@ class KeyStore:
             return self._plan(source, issuer) or self._refresh(source, issuer)
 
     def refresh(self, source: str, *, issuer: str | None = None) -> KeySetInfo:
-        """Fetch now (conditionally, with the cached ETag), whatever the cache says (``jwks fetch``)."""
+        """Fetch now (conditionally, with the cached ETag), whatever the cache says (``jwks fetch``).
+
+        A failed fetch raises its error even when a cached set could still serve (``cached`` says so).
+        """
         self._require_online(source)
         with self._lock(source):
             state = self._load(source, issuer)
             if state.entry is not None:  # rediscover too: the jwks_uri may have moved
                 state.entry = replace(state.entry, discovered_at=None)
-            return self._refresh(source, issuer)
+            return self._refresh(source, issuer, serve_stale=False)
 
     def refresh_for_unknown_kid(self, source: str, kid: str, *, issuer: str | None = None) -> bool:
-        """True when ``kid`` is (now) in the set; refetches at most once per source per cooldown.
+        """True when ``kid`` is (now) in the set, after at most one refetch (see ``_kid_decision``).
 
         Callers queue on the source's lock, so threads arriving during a refetch wait for it and reuse it.
         """
@@ -243,6 +252,7 @@ class KeyStore:
             self.clock() >= entry.expires_at,
             origin or state.origin,
             entry.issuer,
+            float("inf") if source_kind(source) == "file" else entry.expires_at + self.options.stale_ttl,
         )
 
     def _plan(self, source: str, issuer: str | None) -> KeySetInfo | None:
@@ -291,21 +301,33 @@ class KeyStore:
         )
 
     def _kid_decision(self, source: str, kid: str, issuer: str | None) -> bool | None:
+        """True/False when the answer is known without a fetch; None when an unknown-kid refetch is due.
+
+        A rotation is picked up at once: the first unknown kid refetches even right after a fetch. A flood
+        of made-up kids costs at most one fetch per cooldown (one refetch budget per source per cooldown),
+        a failing source is not retried inside its cooldown, and a kid that a fetched set already lacked
+        (a retired key, a kid that missed a refetch) is retried only once the set is ``kid_retry`` old.
+        """
         state = self._load(source, issuer)
         now = self.clock()
-        if any(k.kid == kid for k in state.keys):
+        if any(k.kid == kid and k.usable for k in state.keys):
             return True
-        if self.offline or state.missing.get(kid, float("-inf")) > now:
+        if self.offline or _within(state.kid_refetch, now, self.options.cooldown):
             return False
-        if state.last_attempt is not None and now < state.last_attempt + self.options.cooldown:
+        if state.failure is not None and _within(state.last_attempt, now, self.options.cooldown):
             return False
+        if kid in state.missing and _within(state.last_attempt, now, self.options.kid_retry):
+            return False
+        state.kid_refetch = now
         return None
 
     def _kid_after(self, source: str, kid: str) -> bool:
         state = self._state(source)
-        if any(k.kid == kid for k in state.keys):
+        if any(k.kid == kid and k.usable for k in state.keys):
             return True
-        state.missing[kid] = self.clock() + self.options.cooldown
+        state.missing.setdefault(kid, self.clock())
+        if len(state.missing) > MAX_MISSING:
+            del state.missing[next(iter(state.missing))]
         return False
 
     def _require_online(self, source: str) -> None:
@@ -321,28 +343,34 @@ class KeyStore:
 
     def _succeeded(self, source: str, result: tuple[CacheEntry, tuple[VerificationKey, ...]]) -> KeySetInfo:
         state = self._state(source)
+        now, before = self.clock(), {k.kid for k in state.keys if k.kid is not None}
         state.entry, state.keys = result
         self.generation += 1
         state.origin = "file" if source_kind(source) == "file" else "network"
         state.failure = None
-        state.missing = {k: t for k, t in state.missing.items() if not any(x.kid == k for x in state.keys)}
+        served = {k.kid for k in state.keys}
+        retired = dict.fromkeys(before - served, now)
+        state.missing = {k: t for k, t in {**state.missing, **retired}.items() if k not in served}
         if state.origin == "network":
             self.disk.save(state.entry, self.warnings)
         return self._info(source, state)
 
-    def _failed(self, source: str, err: KeySourceError) -> KeySetInfo:
+    def _failed(self, source: str, err: KeySourceError, *, serve_stale: bool = True) -> KeySetInfo:
         state = self._state(source)
         state.failure = err
-        if state.entry is not None:
-            self._warn(f"refreshing keys for {source} failed: {err}; serving the cached set")
-        return self._stale_or_raise(source, state, err)
+        if not serve_stale:
+            raise err
+        info = self._stale_or_raise(source, state, err)  # raises past the stale window: no "serving" then
+        self._warn(f"refreshing keys for {source} failed: {err}; serving the cached set (stale until "
+                   f"{duration(max(0.0, info.stale_until - self.clock()))} from now)")
+        return info
 
-    def _refresh(self, source: str, issuer: str | None) -> KeySetInfo:
+    def _refresh(self, source: str, issuer: str | None, *, serve_stale: bool = True) -> KeySetInfo:
         state = self._begin(source)
         try:
             result = self._drive(refresh_steps(source, issuer, state.entry, self.options, self.clock))
         except KeySourceError as err:
-            return self._failed(source, err)
+            return self._failed(source, err, serve_stale=serve_stale)
         return self._succeeded(source, result)
 
     def _refresh_quietly(self, source: str, issuer: str | None) -> None:

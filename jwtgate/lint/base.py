@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from jwtgate.model import (
     Finding,
@@ -29,12 +30,21 @@ CLAIM_PATH_KEYS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimSample:
+    """Claims a real identity provider issued (``lint --claims/--token``), named for messages."""
+
+    name: str
+    claims: Mapping[str, Any]
+
+
 @dataclass
 class LintContext:
-    """What a rule reads: the policy, the environment, and lazily built indexes."""
+    """What a rule reads: the policy, the environment, claim samples, and lazily built indexes."""
 
     policy: Policy
     env: Mapping[str, str]
+    samples: tuple[ClaimSample, ...] = ()
     _indexes: dict[str, dict[Location, int]] = field(default_factory=dict, repr=False)
 
     @property

@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from jwtgate.config.env import env_reference, resolve_env
+from jwtgate.config.env import env_reference, resolve_env, unset_issuers_text
 from jwtgate.lint.base import LintContext, rule
-from jwtgate.model import Finding, Location
+from jwtgate.model import Finding, Location, Policy
 
 ENABLE = "general_settings.enable_jwt_auth"
 
@@ -34,7 +34,16 @@ def no_audience_or_issuer(ctx: LintContext) -> Iterator[Finding]:
         msg = ("JWT auth is on but JWT_AUDIENCE and JWT_ISSUER are unset and there are no issuers: tokens "
                "minted for any app on the same identity provider are accepted")
     hint = "set JWT_AUDIENCE and ideally JWT_ISSUER, or configure litellm_jwtauth.issuers"
+    msg, hint = _unset_issuers_first(policy, msg, hint)
     yield no_audience_or_issuer.finding(msg, ctx.where(ENABLE), hint)
+
+
+def _unset_issuers_first(policy: Policy, msg: str, hint: str) -> tuple[str, str]:
+    """When issuers entries were dropped for an unset os.environ/ issuer, say that first: it is the cause."""
+    if policy.jwt.issuers or not policy.jwt.unset_issuers:
+        return msg, hint
+    why, fix = unset_issuers_text(policy.jwt.unset_issuers)
+    return f"{why}: {msg}", fix
 
 
 @rule("JG303", "warning", "audience validation disabled (disable_audience_validation and the like)")
@@ -101,10 +110,11 @@ def no_key_source(ctx: LintContext) -> Iterator[Finding]:
         return
     if ctx.env.get("JWT_PUBLIC_KEY_URL", "").strip():
         return
-    yield no_key_source.finding(
-        "JWT auth is on but JWT_PUBLIC_KEY_URL is not set and no issuers are configured: every token fails "
-        "with 'Missing JWT Public Key URL'", ctx.where(ENABLE),
+    msg, hint = _unset_issuers_first(
+        policy, "JWT auth is on but JWT_PUBLIC_KEY_URL is not set and no issuers are configured: every token "
+        "fails with 'Missing JWT Public Key URL'",
         "export JWT_PUBLIC_KEY_URL=<JWKS or discovery URL> where the gateway and this lint run")
+    yield no_key_source.finding(msg, ctx.where(ENABLE), hint)
 
 
 def _hmac_algorithms(configured: tuple[str, ...] | None) -> tuple[str, ...]:

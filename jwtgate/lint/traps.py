@@ -60,7 +60,7 @@ def claim_list_index(ctx: LintContext) -> Iterator[Finding]:
                 ctx.where(path), f"write '{base.strip('.')}'; LiteLLM uses the first element of a list")
 
 
-@rule("JG205", "warning", "a claim path starting with 'metadata.', which LiteLLM strips")
+@rule("JG205", "error", "a claim path starting with 'metadata.', which LiteLLM strips")
 def claim_metadata_prefix(ctx: LintContext) -> Iterator[Finding]:
     for path, value in ctx.claim_paths():
         if value.startswith("metadata."):
@@ -172,7 +172,7 @@ def mappings_shadowed(ctx: LintContext) -> Iterator[Finding]:
             f"remove {shadows[0]} or the role_mappings, whichever is not meant")
 
 
-@rule("JG212", "warning", "scope_mappings routes, which LiteLLM accepts but ignores")
+@rule("JG212", "error", "scope_mappings routes, which LiteLLM accepts but ignores")
 def scope_routes_ignored(ctx: LintContext) -> Iterator[Finding]:
     for mapping in ctx.policy.jwt.scope_mappings:
         loc = ctx.policy.where(f"{ctx.scope_path(mapping)}.routes")

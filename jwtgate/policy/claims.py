@@ -7,9 +7,13 @@ There is no list indexing, as in LiteLLM. Walking stops at the first missing key
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from jwtgate.config.yaml_text import did_you_mean
+
 _MISSING = object()
+MAX_KEYS_SHOWN = 12
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -43,6 +47,60 @@ def lookup(claims: Mapping[str, Any], path: str) -> tuple[bool, Any]:
         if current is _MISSING:
             return False, None
     return True, current
+
+
+@dataclass(frozen=True, slots=True)
+class PathStop:
+    """Where a claim path stopped because a segment is not there: the claim is absent."""
+
+    path: str
+    walked: tuple[str, ...]  # the segments that were found, in order
+    missing: str  # the first segment that was not found
+    keys: tuple[str, ...]  # the keys that exist where the walk stopped (none when that is not an object)
+    not_object: str | None  # the type found instead of an object, if that is why it stopped
+    suggestion: str | None  # a path that exists in this token, for a did-you-mean
+
+    def describe(self) -> str:
+        """"claim 'a.b.c' is absent: the path stops at 'b' inside 'a', which has ['b-x'] (did you mean …?)"."""
+        where = f"inside '{join_path(self.walked)}'" if self.walked else "at the top level"
+        if self.not_object is not None:
+            there = f"'{join_path(self.walked)}' is a {self.not_object}, not an object"
+        else:
+            shown = list(self.keys[:MAX_KEYS_SHOWN]) + (["…"] if len(self.keys) > MAX_KEYS_SHOWN else [])
+            there = f"no '{self.missing}' {where}, which has {shown}" if self.keys else f"no '{self.missing}' {where}"
+        hint = f"; did you mean '{self.suggestion}'?" if self.suggestion else ""
+        return f"claim '{self.path}' is absent: the path stops at segment '{self.missing}': {there}{hint}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "stopped_at": self.missing, "walked": list(self.walked),
+                "keys_there": list(self.keys), "not_object": self.not_object, "did_you_mean": self.suggestion}
+
+
+def join_path(parts: tuple[str, ...] | list[str]) -> str:
+    """The inverse of ``split_path``: dots inside a segment are escaped."""
+    return ".".join(p.replace(".", "\\.") for p in parts)
+
+
+def path_stop(claims: Mapping[str, Any], path: str) -> PathStop | None:
+    """Where and why ``path`` is absent from ``claims``; None when the claim is there."""
+    parts = split_path(path)
+    current: Any = claims
+    for i, part in enumerate(parts):
+        if not isinstance(current, Mapping):
+            return PathStop(path, parts[:i], part, (), type(current).__name__, None)
+        if part not in current:
+            keys = tuple(str(k) for k in current)
+            return PathStop(path, parts[:i], part, keys, None, _suggest(claims, parts, i, keys))
+        current = current[part]
+    return None
+
+
+def _suggest(claims: Mapping[str, Any], parts: tuple[str, ...], i: int, keys: tuple[str, ...]) -> str | None:
+    close = did_you_mean(parts[i], keys)
+    if close is None:
+        return None
+    candidate = join_path([*parts[:i], close, *parts[i + 1:]])
+    return candidate if lookup(claims, candidate)[0] else None  # only a path that leads to a claim
 
 
 def litellm_lookup_path(path: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from jwtgate.config.schema import INTERNAL_USER, PROXY_ADMIN, TEAM
 from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Request, Step, StepStatus
 from jwtgate.policy import routes
-from jwtgate.policy.claims import as_string_list, litellm_lookup_path, lookup
+from jwtgate.policy.claims import as_string_list, litellm_lookup_path, lookup, path_stop
 
 # Routes a non-admin caller reaches without a JWT-level route list (LiteLLM's common_checks).
 NON_ADMIN_ROUTES = ("llm_api_routes", "info_routes")
@@ -138,8 +138,8 @@ def _role_from_values(policy: Policy, claims: Mapping[str, Any], trace: _Trace) 
             trace.add("role", "ok", f"'{jwt.user_roles_jwt_field}' has '{hit}', one of user_allowed_roles "
                       f"{list(jwt.user_allowed_roles)} -> internal_user", loc, values=list(values))
             return _Role(INTERNAL_USER, "user_roles", loc)
-        trace.add("role", "info", f"'{jwt.user_roles_jwt_field}' = {list(values)}: none is in user_allowed_roles "
-                  f"{list(jwt.user_allowed_roles)}", loc, values=list(values))
+        _no_match(trace, claims, jwt.user_roles_jwt_field, values, loc,
+                  f"none is in user_allowed_roles {list(jwt.user_allowed_roles)}")
     if jwt.roles_jwt_field and jwt.role_mappings:
         values = _string_values(claims, jwt.roles_jwt_field, trace, "roles_jwt_field")
         for mapping in jwt.role_mappings:
@@ -147,10 +147,20 @@ def _role_from_values(policy: Policy, claims: Mapping[str, Any], trace: _Trace) 
                 trace.add("role", "ok", f"'{jwt.roles_jwt_field}' has '{mapping.role}' -> {mapping.internal_role} "
                           "(first matching role_mappings entry)", mapping.location, values=list(values))
                 return _Role(mapping.internal_role, "role_mapping", mapping.location)
-        trace.add("role", "info", f"'{jwt.roles_jwt_field}' = {list(values)}: no role_mappings entry matches",
-                  policy.where("general_settings.litellm_jwtauth.role_mappings"), values=list(values))
+        _no_match(trace, claims, jwt.roles_jwt_field, values,
+                  policy.where("general_settings.litellm_jwtauth.role_mappings"), "no role_mappings entry matches")
     trace.add("role", "info", "no gateway role: no admin scope, team id, user id or role mapping matched")
     return _Role(None, "none")
+
+
+def _no_match(trace: _Trace, claims: Mapping[str, Any], path: str, values: tuple[str, ...],
+              where: Location | None, what: str) -> None:
+    """The role step when a roles claim matched nothing; an absent claim says where its path stopped."""
+    stop = path_stop(claims, path) if not values else None
+    if stop is None:
+        trace.add("role", "info", f"'{path}' = {list(values)}: {what}", where, values=list(values))
+    else:
+        trace.add("role", "warn", f"{stop.describe()} (so {what})", where, values=[], path_stop=stop.as_dict())
 
 
 def _deny(trace: _Trace, reason: Reason, role: _Role, models: tuple[str, ...] | None,

@@ -1,7 +1,8 @@
-"""Findings -> text, JSON, SARIF 2.1.0 and GitHub workflow annotations. Pure: returns strings.
+"""Findings -> text, JSON, SARIF 2.1.0, GitHub workflow annotations and GitLab code quality. Pure.
 
 Text: one line per finding, ``file:line:col: CODE severity: message (hint)``, sorted; the summary line
-(``summary_line``) is meant for stderr so that stdout holds only findings.
+(``summary_line``) is meant for stderr so that stdout holds only findings. Suppressed findings are in
+JSON (``suppressed``) and SARIF (``suppressions``); text counts them (``suppressed_lines`` lists them).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 from jwtgate import __version__
-from jwtgate.model import Finding
+from jwtgate.model import Finding, Suppressed
 
 SEVERITIES = ("error", "warning", "info")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
+GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
 
 class RuleInfo(Protocol):
@@ -68,11 +70,23 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary_line(findings: Sequence[Finding], files: int) -> str:
-    """``2 errors, 1 warning, 0 info in 3 files``."""
+def summary_line(findings: Sequence[Finding], files: int, suppressed: int = 0, listed: bool = False) -> str:
+    """``2 errors, 1 warning, 0 info in 3 files`` (``; 1 suppressed`` when some were)."""
     c = counts(findings)
-    return (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info "
+    line = (f"{_plural(c['error'], 'error')}, {_plural(c['warning'], 'warning')}, {c['info']} info "
             f"in {_plural(files, 'file')}")
+    if suppressed:
+        line += f"; {suppressed} suppressed" + ("" if listed else " (-v lists them)")
+    return line
+
+
+def suppressed_lines(suppressed: Sequence[Suppressed]) -> str:
+    """``suppressed: file:line:col: CODE severity: message — why (comment at line 4)``, one per line."""
+    out = []
+    for s in sorted(suppressed, key=lambda s: (*s.finding.sort_key(), s.finding.message)):
+        where = f" (comment at line {s.location.line})" if s.source == "comment" and s.location else ""
+        out.append(f"suppressed: {text_line(s.finding)} — {s.justification}{where}")
+    return "\n".join(out)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -81,10 +95,19 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "line": f.location.line, "column": f.location.column, "hint": f.hint}
 
 
-def render_json(findings: Sequence[Finding], errors: Sequence[FileError] = ()) -> str:
-    """``{"findings": [...], "counts": {...}, "errors": [{"file", "message", "code"}]}``."""
+def suppressed_dict(s: Suppressed) -> dict[str, Any]:
+    """A suppressed finding in JSON: the finding, plus kind, justification, source and where it is written."""
+    at = None if s.location is None else {"file": s.location.file, "line": s.location.line,
+                                          "column": s.location.column}
+    return {**finding_dict(s.finding), "kind": s.kind, "justification": s.justification, "source": s.source,
+            "suppression": at}
+
+
+def render_json(findings: Sequence[Finding], errors: Sequence[FileError] = (),
+                suppressed: Sequence[Suppressed] = ()) -> str:
+    """``{"findings": [...], "counts": {...}, "errors": [{"file", "message", "code"}], "suppressed": [...]}``."""
     doc = {"findings": [finding_dict(f) for f in _sorted(findings)], "counts": counts(findings),
-           "errors": [e._asdict() for e in errors]}
+           "errors": [e._asdict() for e in errors], "suppressed": [suppressed_dict(s) for s in suppressed]}
     return json.dumps(doc, indent=2)
 
 
@@ -123,17 +146,29 @@ def _sarif_notification(e: FileError) -> dict[str, Any]:
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(e.file)}}}]}
 
 
-def render_sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo], errors: Sequence[FileError] = ()) -> str:
+def _sarif_suppressed(s: Suppressed, index: dict[str, int]) -> dict[str, Any]:
+    suppression: dict[str, Any] = {"kind": s.kind, "status": "accepted", "justification": s.justification}
+    if s.location is not None and s.kind == "inSource":
+        suppression["location"] = {"physicalLocation": {
+            "artifactLocation": {"uri": _artifact_uri(s.location.file)},
+            "region": {"startLine": s.location.line, "startColumn": s.location.column}}}
+    return {**_sarif_result(s.finding, index), "suppressions": [suppression]}
+
+
+def render_sarif(findings: Sequence[Finding], rules: Sequence[RuleInfo], errors: Sequence[FileError] = (),
+                 suppressed: Sequence[Suppressed] = ()) -> str:
     """A SARIF 2.1.0 log with one run; every rule is listed so code scanning can show its summary.
 
     Unreadable files are tool execution notifications (level error) and make the invocation unsuccessful.
+    Suppressed findings are results with ``suppressions`` (kind inSource or external, a justification).
     """
     index = {r.code: i for i, r in enumerate(rules)}
     driver = {"name": "jwtgate", "version": __version__, "rules": [_sarif_rule(r) for r in rules]}
     invocation = {"executionSuccessful": not errors,
                   "toolExecutionNotifications": [_sarif_notification(e) for e in errors]}
     run = {"tool": {"driver": driver}, "invocations": [invocation],
-           "results": [_sarif_result(f, index) for f in _sorted(findings)]}
+           "results": [*(_sarif_result(f, index) for f in _sorted(findings)),
+                       *(_sarif_suppressed(s, index) for s in suppressed)]}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
 
 
@@ -153,10 +188,35 @@ def github_line(f: Finding) -> str:
     return f"::{GITHUB_COMMAND[f.severity]} {props}::{_gh_data(f.message + hint)}"
 
 
-def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = ()) -> str:
-    """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none)."""
+def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = (),
+                  suppressed: Sequence[Suppressed] = ()) -> str:
+    """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none), and one
+    notice counting the suppressed findings (annotating each would put them back on the pull request)."""
     lines = [f"::error file={_gh_prop(e.file)},title={_gh_prop(e.code)}::{_gh_data(e.message)}" for e in errors]
-    return "\n".join([*lines, *(github_line(f) for f in _sorted(findings))])
+    lines += [github_line(f) for f in _sorted(findings)]
+    if suppressed:
+        lines.append(f"::notice title=jwtgate lint::{_plural(len(suppressed), 'finding')} suppressed "
+                     "(jwtgate lint -v lists them with why)")
+    return "\n".join(lines)
+
+
+def render_gitlab(findings: Sequence[Finding]) -> str:
+    """GitLab code quality (a Code Climate JSON array): description, check_name, fingerprint, severity,
+    location.path and location.lines.begin. The fingerprint leaves out the line, so a finding keeps its
+    identity when lines above it move; equal findings in one file are told apart by a counter."""
+    import hashlib
+
+    seen: dict[str, int] = {}
+    issues = []
+    for f in _sorted(findings):
+        base = f"{f.location.file}\0{f.code}\0{f.message}"
+        seen[base] = seen.get(base, 0) + 1
+        fingerprint = hashlib.sha256(f"{base}\0{seen[base]}".encode()).hexdigest()
+        hint = f" ({f.hint})" if f.hint else ""
+        issues.append({"description": f"{f.code}: {f.message}{hint}", "check_name": f.code,
+                       "fingerprint": fingerprint, "severity": GITLAB_SEVERITY[f.severity],
+                       "location": {"path": f.location.file, "lines": {"begin": f.location.line}}})
+    return json.dumps(issues, indent=2)
 
 
 def render_rules(rules: Sequence[RuleInfo]) -> str:

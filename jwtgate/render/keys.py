@@ -13,6 +13,7 @@ from jwtgate.model import VerificationKey
 from jwtgate.timefmt import duration, iso
 
 Result = tuple[str, KeySetInfo | KeySourceError]
+Cached = dict[str, KeySetInfo]  # beside a failed fetch: the cached set of that source, if any
 
 
 def freshness(info: KeySetInfo, now: float) -> str:
@@ -21,7 +22,20 @@ def freshness(info: KeySetInfo, now: float) -> str:
         return "local file"
     left = info.expires_at - now
     expires = f"expires in {duration(left)}" if left > 0 else f"expired {duration(left)} ago"
+    if info.past_window(now):
+        return f"fetched {duration(now - info.fetched_at)} ago, {expires}, PAST THE STALE WINDOW: not used"
     return f"fetched {duration(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
+
+
+def cached_note(source: str, info: KeySetInfo, now: float) -> str:
+    """What a cached set is still good for when fetching it failed."""
+    if info.past_window(now):
+        return (f"{source}: the cached set (fetched {duration(now - info.fetched_at)} ago) is past its stale "
+                "window: tokens are refused until a fetch succeeds")
+    if not info.stale:
+        return f"{source}: the cached set is still fresh for {duration(info.expires_at - now)}"
+    return (f"{source}: the cached set (fetched {duration(now - info.fetched_at)} ago) is still used, stale, "
+            f"for {duration(info.stale_until - now)} more")
 
 
 def key_json(key: VerificationKey) -> dict[str, Any]:
@@ -38,14 +52,21 @@ def key_json(key: VerificationKey) -> dict[str, Any]:
     }
 
 
-def result_json(source: str, result: KeySetInfo | KeySourceError, now: float) -> dict[str, Any]:
+def result_json(source: str, result: KeySetInfo | KeySourceError, now: float,
+                cached: KeySetInfo | None = None) -> dict[str, Any]:
+    """``ok`` and ``error`` say how the fetch (or cache lookup) went; ``usable`` whether the set verifies.
+
+    A failed fetch carries the source's cached set, if any, under ``cached`` with its own ``usable``.
+    """
     if isinstance(result, KeySourceError):
         error = {"code": result.code, "message": result.message, "hint": result.hint}
-        return {"source": source, "ok": False, "error": error, "keys": []}
+        old = None if cached is None else result_json(source, cached, now)
+        return {"source": source, "ok": False, "error": error, "keys": [], "cached": old}
     return {
         "source": source,
         "ok": True,
         "error": None,
+        "usable": not result.past_window(now),
         "jwks_url": result.jwks_url,
         "issuer": result.issuer,
         "origin": result.origin,
@@ -54,32 +75,42 @@ def result_json(source: str, result: KeySetInfo | KeySourceError, now: float) ->
         "age_seconds": round(now - result.fetched_at, 3),
         "expires_in_seconds": round(result.expires_at - now, 3),
         "stale": result.stale,
+        "stale_until": None if result.stale_until == float("inf") else iso(result.stale_until),
         "keys": [key_json(k) for k in result.keys],
     }
 
 
-def keys_json(results: Sequence[Result], warnings: Sequence[str], now: float) -> str:
-    doc = {"sources": [result_json(s, r, now) for s, r in results], "warnings": list(warnings)}
+def keys_json(results: Sequence[Result], warnings: Sequence[str], now: float, cached: Cached | None = None) -> str:
+    cached = cached or {}
+    doc = {"sources": [result_json(s, r, now, cached.get(s)) for s, r in results], "warnings": list(warnings)}
     return json.dumps(doc, indent=2)
 
 
-def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: float) -> None:
-    """One heading and table per source on stdout; errors and warnings on stderr."""
+def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: float,
+                    cached: Cached | None = None) -> None:
+    """One heading and table per source on stdout; errors, notes and warnings on stderr."""
     from rich.console import Console
 
     out = Console(highlight=False, soft_wrap=True)
     for source, result in results:
         if isinstance(result, KeySourceError):
             hint = f" (hint: {result.hint})" if result.hint else ""
-            print(f"error: {source}: {result.message}{hint} [{result.code}]", file=sys.stderr, flush=True)
+            _err(f"error: {source}: {result.message}{hint} [{result.code}]")
+            old = (cached or {}).get(source)
+            if old is not None:
+                _err(f"note: {cached_note(source, old, now)}")
             continue
         out.print(_heading(source, result, now), markup=False)
         if result.keys:
-            _print_whole(out, _table(result))
+            _print_whole(out, _table(result, now))
         else:
             out.print("  (no keys)")
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        _err(f"warning: {warning}")
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _heading(source: str, info: KeySetInfo, now: float) -> str:
@@ -98,7 +129,7 @@ def _print_whole(out: Any, table: Any) -> None:
     out.print(table, crop=False)
 
 
-def _table(info: KeySetInfo) -> Any:
+def _table(info: KeySetInfo, now: float) -> Any:
     from rich import box
     from rich.table import Table
 
@@ -107,6 +138,8 @@ def _table(info: KeySetInfo) -> Any:
         table.add_column(column, no_wrap=column in ("kid", "thumbprint (RFC 7638)"), overflow="fold")
     for key in info.keys:
         usable = "yes" if key.usable else f"no: {key.problem}"
+        if key.usable and info.past_window(now):
+            usable = "no: the set is past its stale window (run 'jwtgate jwks fetch')"
         cells = (key.kid, key.kty, key.alg, key.use, key.detail, key.thumbprint, usable)
         table.add_row(*(c if c else "-" for c in cells))
     return table

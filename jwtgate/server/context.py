@@ -8,8 +8,8 @@ from typing import Any
 class Ctx:
     """Filled in as a request goes through; one JSON log line is made from it at the end."""
 
-    __slots__ = ("complete", "decision", "disconnected", "fingerprint", "method", "model", "path", "reason",
-                 "role", "started", "status", "subject", "t0", "upstream_status")
+    __slots__ = ("complete", "decision", "disconnected", "fingerprint", "iss", "kid", "method", "model", "path",
+                 "reason", "role", "started", "status", "subject", "t0", "upstream_status")
 
     def __init__(self, method: str, path: str, t0: float) -> None:
         self.method, self.path, self.t0 = method, path, t0
@@ -20,7 +20,9 @@ class Ctx:
         self.reason: str | None = None
         self.status = 0
         self.upstream_status: int | None = None
-        self.fingerprint: str | None = None
+        self.fingerprint: str | None = None  # of the bearer token, whenever one was sent (never the token)
+        self.kid: str | None = None  # the token's kid and iss: verified when allowed, as sent when refused
+        self.iss: str | None = None
         self.started = False
         self.complete = False
         self.disconnected = False
@@ -29,4 +31,4 @@ class Ctx:
         return {"method": self.method, "path": self.path, "model": self.model, "subject": self.subject,
                 "role": self.role, "decision": self.decision, "reason": self.reason, "status": self.status,
                 "upstream_status": self.upstream_status, "latency_ms": round(latency_ms, 3),
-                "token": self.fingerprint}
+                "token": self.fingerprint, "kid": self.kid, "iss": self.iss}

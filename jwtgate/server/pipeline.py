@@ -15,8 +15,13 @@ from jwtgate.server.inbound import bearer_token, header
 from jwtgate.server.responses import Refusal, read_body
 from jwtgate.server.state import Gate
 from jwtgate.server.types import Receive, Scope
+from jwtgate.tokens.compact import token_facts
 
 Auth = tuple[str, VerifiedToken]  # the bearer token as sent and its verification
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class Pipeline:
@@ -34,9 +39,12 @@ class Pipeline:
         try:
             verified = await gate.authenticator.aauthenticate(token)
         except JwtgateError as err:
+            facts = token_facts(token, max_bytes=gate.policy.settings.max_token_bytes)
+            ctx.fingerprint, ctx.kid, ctx.iss = facts.fingerprint, facts.kid, facts.iss
             status = 503 if err.code.startswith("jwks.") else 401
             raise Refusal(status, err.code, err.message, "deny" if status == 401 else "error") from None
-        ctx.fingerprint = verified.fingerprint
+        ctx.fingerprint, ctx.kid = verified.fingerprint, _text(verified.header.get("kid"))
+        ctx.iss = _text(verified.claims.get("iss"))
         return token, verified
 
     async def body(self, scope: Scope, receive: Receive) -> bytes:

@@ -20,6 +20,8 @@ from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, Gate
 from jwtgate.server.upstream import UpstreamClient, build_targets
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import httpx
 
     from jwtgate.tokens.authenticator import Authenticator
@@ -67,17 +69,22 @@ def check_url(url: str, what: str) -> None:
                          hint="write it as http://HOST:PORT, e.g. http://127.0.0.1:4001") from None
 
 
-def load_checked(path: str, env: Mapping[str, str]) -> tuple[Policy, list[Finding]]:
-    """Load and lint; ConfigRejected with the errors when there are any; else (policy, warnings)."""
-    from jwtgate.config.loader import load_policy_file
-    from jwtgate.lint.registry import lint_policy
+def load_checked(path: str, env: Mapping[str, str], today: date | None = None) -> tuple[Policy, list[Finding]]:
+    """Load and lint (the config's own suppressions and jwtgate.lint settings apply, as in ``jwtgate lint``);
+    ConfigRejected with the errors when there are any; else (policy, warnings). ``today``: default UTC today."""
+    from datetime import UTC, datetime
 
-    policy = load_policy_file(path, env)
-    findings = lint_policy(policy, env)
-    errors = [f for f in findings if f.severity == "error"]
+    from jwtgate.config.loader import load_policy
+    from jwtgate.config.yaml_text import read_text
+    from jwtgate.lint.registry import lint_report
+
+    text, name = read_text(path)
+    policy = load_policy(text, name, env)
+    report = lint_report(policy, env, text=text, today=today or datetime.now(UTC).date())
+    errors = [f for f in report.findings if f.severity == "error"]
     if errors:
         raise ConfigRejected(errors)
-    return policy, [f for f in findings if f.severity != "error"]
+    return policy, [f for f in report.findings if f.severity != "error"]
 
 
 def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jwtgate.config import schema as S
+from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
 from jwtgate.model import Policy, Step, StepStatus, TokenRules, VerificationKey, VerifiedToken
+from jwtgate.tokens.hints import id_token_hint, issuer_hint
 
 if TYPE_CHECKING:
     from jwtgate.keys.store import KeyStore
@@ -72,8 +74,11 @@ def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: floa
     return tuple(trusts)
 
 
-def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
-    """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse."""
+def select_trust(trusts: Sequence[Trust], claims: dict[str, Any], unset_issuers: Sequence[str] = ()) -> Trust:
+    """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse.
+
+    ``unset_issuers``: variables of issuers entries dropped because they are unset (named in the refusal).
+    """
     iss = claims.get("iss")
     for trust in trusts:
         if trust.scoped and trust.rules.issuer == iss:
@@ -81,11 +86,16 @@ def select_trust(trusts: Sequence[Trust], claims: dict[str, Any]) -> Trust:
     for trust in trusts:
         if not trust.scoped:
             return trust
+    if not trusts and unset_issuers:
+        why, fix = unset_issuers_text(unset_issuers)
+        raise KeySourceError(f"no key source is configured: {why}", code="jwks.not_configured", hint=fix)
     if not trusts:
         raise KeySourceError("no key source is configured: set issuers[].jwks_url, JWT_PUBLIC_KEY_URL, "
                              "jwtgate.jwks, or pass --jwks", code="jwks.not_configured")
-    known = ", ".join(repr(t.rules.issuer) for t in trusts)
-    raise TokenError(f"issuer {iss!r} is not a configured issuer (configured: {known})", code="token.issuer_unknown")
+    known = [t.rules.issuer for t in trusts if t.rules.issuer is not None]
+    near = issuer_hint(iss, known)
+    raise TokenError(f"issuer {iss!r} is not a configured issuer (configured: {', '.join(map(repr, known))})"
+                     + (f"; {near}" if near else ""), code="token.issuer_unknown")
 
 
 _Served = tuple[int, float, frozenset[tuple[str | None, str]]]  # (store generation, valid until, kid+thumbprint)
@@ -125,7 +135,7 @@ class Authenticator:
         rules: TokenRules | None = None
         try:
             parsed = self._parse(token, steps)
-            trust = select_trust(self.trusts, parsed.claims)
+            trust = select_trust(self.trusts, parsed.claims, self.policy.jwt.unset_issuers)
             rules = trust.rules
             steps.append(_trust_step(trust))
             keys = self._keys(trust, steps)
@@ -155,8 +165,13 @@ class Authenticator:
             age = max(0.0, self.clock() - info.fetched_at)
             status: StepStatus = "warn" if info.stale else "ok"
             steps.append(Step("keys", status, f"{len(info.keys)} key(s) from {source} (age {age:.0f} s"
-                              + (", STALE: the source is failing" if info.stale else "") + ")"))
+                              + (f", {self._why_stale()}" if info.stale else "") + ")"))
         return keys
+
+    def _why_stale(self) -> str:
+        if self.store.offline:
+            return "STALE: expired, used offline inside the stale window (nothing was fetched)"
+        return "STALE: the source is failing; served inside the stale window"
 
     def _verify(self, parsed: ParsedToken, keys: list[VerificationKey], trust: Trust, now: float,
                 steps: list[Step]) -> VerifiedToken:
@@ -187,7 +202,7 @@ class Authenticator:
         from jwtgate.tokens.verify import parse_token, verify_token
 
         parsed = parse_token(token, max_bytes=self.policy.settings.max_token_bytes)
-        trust = select_trust(self.trusts, parsed.claims)
+        trust = select_trust(self.trusts, parsed.claims, self.policy.jwt.unset_issuers)
         keys = await self._akeys(trust)
         try:
             verified = verify_token(parsed, keys, trust.rules, now=now, hmac_secret=self.hmac_secret)
@@ -208,7 +223,7 @@ class Authenticator:
         k = hit.key
         if k.kty == "oct":  # the configured HMAC secret: changes only with the config, which clears the cache
             return True
-        trust = select_trust(self.trusts, hit.claims)
+        trust = select_trust(self.trusts, hit.claims, self.policy.jwt.unset_issuers)
         served = self._served.get(id(trust))
         if served is None or served[0] != self.store.generation or now >= served[1]:
             served = await self._served_keys(trust)
@@ -267,6 +282,10 @@ def _success_steps(verified: VerifiedToken, rules: TokenRules | None, now: float
                           "this identity provider is accepted (set JWT_AUDIENCE or issuers[].audience)"))
     else:
         steps.append(Step("audience", "ok", f"aud contains one of {list(rules.audiences)}"))
+    id_token = id_token_hint(verified.header, verified.claims)
+    if id_token is not None:  # accepted (its aud is configured), but an API should be sent access tokens
+        steps.append(Step("token", "warn", f"{id_token} (the configured audience is that client id, so it passed; "
+                          "LiteLLM accepts it too)"))
     return steps
 
 

@@ -46,6 +46,28 @@ def fingerprint(token: str | bytes) -> str:
     return _sha256(data).hexdigest()[:12]
 
 
+@dataclass(frozen=True, slots=True)
+class TokenFacts:
+    """What a log may say about a token that was refused: its fingerprint, and the (unverified) kid and iss."""
+
+    fingerprint: str
+    kid: str | None
+    iss: str | None
+
+
+def token_facts(token: str, *, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> TokenFacts:
+    """Fingerprint always; kid and iss when the token parses (strings, cut to 200 characters). Never raises."""
+    try:
+        parsed = parse_token(token, max_bytes=max_bytes)
+    except TokenError:
+        return TokenFacts(fingerprint(token), None, None)
+    return TokenFacts(parsed.fingerprint, _loggable(parsed.header.get("kid")), _loggable(parsed.claims.get("iss")))
+
+
+def _loggable(value: Any) -> str | None:
+    return value[:200] if isinstance(value, str) else None
+
+
 def _malformed(message: str, code: str = "token.malformed") -> TokenError:
     return TokenError(message, code=code)
 

@@ -27,6 +27,7 @@ from jwtgate.tokens.algorithms import (
 )
 from jwtgate.tokens.cache import VerifiedCache
 from jwtgate.tokens.compact import ParsedToken, parse_token
+from jwtgate.tokens.hints import id_token_hint, issuer_hint
 
 __all__ = [
     "ParsedToken",
@@ -141,8 +142,9 @@ def _kid_not_found(kid: str, keys: Sequence[VerificationKey]) -> TokenError:
     )
     return _fail(
         "key.not_found",
-        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; if the issuer rotated its "
-        "keys, refetch them (jwtgate jwks fetch), else the token was not issued by a trusted issuer",
+        f"no usable key has kid {_show(kid)} ({_describe(usable)}){why}; jwtgate refetches the set on an "
+        "unknown kid (in serve too, at most once per source per key_refetch_cooldown), so a newly published "
+        "key needs no restart: retry after the cooldown; else the token was not issued by a trusted issuer",
     )
 
 
@@ -277,10 +279,11 @@ def _check_issuer(claims: dict[str, Any], issuer: str) -> None:
     actual = claims.get("iss")
     if actual != issuer:
         shown = "no 'iss' claim" if actual is None else f"iss {_show(actual, 120)}"
+        near = issuer_hint(actual, (issuer,))
         raise _fail(
             "token.issuer_mismatch",
-            f"expected iss {issuer!r}, the token has {shown}; check the issuer URL in the config "
-            "(exact match: scheme, host, path, trailing slash)",
+            f"expected iss {issuer!r}, the token has {shown}; "
+            + (near or "check the issuer URL in the config (exact match: scheme, host, path, trailing slash)"),
         )
 
 
@@ -288,7 +291,7 @@ def _aud_type(aud: Any) -> TokenError:
     return _fail("token.claim_type", f"claim 'aud' must be a string or a list of strings, got {_show(aud)}")
 
 
-def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...]) -> None:
+def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...], header: dict[str, Any]) -> None:
     aud = claims.get("aud")
     if aud is None:
         raise _fail(
@@ -307,14 +310,13 @@ def _check_audience(claims: dict[str, Any], audiences: tuple[str, ...]) -> None:
             return
     else:
         raise _aud_type(aud)
-    raise _fail(
-        "token.audience_mismatch",
-        f"aud {_show(aud, 120)} contains none of the configured audiences {list(audiences)}; the "
-        "token was issued for another client, or the config's audience is wrong",
-    )
+    why = id_token_hint(header, claims) or "the token was issued for another client, or the config's audience is wrong"
+    raise _fail("token.audience_mismatch",
+                f"aud {_show(aud, 120)} contains none of the configured audiences {list(audiences)}; {why}")
 
 
-def check_claims(claims: dict[str, Any], rules: TokenRules, *, now: float) -> None:
+def check_claims(claims: dict[str, Any], rules: TokenRules, *, now: float,
+                 header: dict[str, Any] | None = None) -> None:
     """Check required claims, time claims, issuer and audience; raise ``TokenError`` on the first failure."""
     for name in rules.require:
         if claims.get(name) is None:
@@ -323,7 +325,7 @@ def check_claims(claims: dict[str, Any], rules: TokenRules, *, now: float) -> No
     if rules.issuer is not None and claims.get("iss") != rules.issuer:
         _check_issuer(claims, rules.issuer)
     if rules.audiences is not None and not (type(aud := claims.get("aud")) is str and aud in rules.audiences):
-        _check_audience(claims, rules.audiences)
+        _check_audience(claims, rules.audiences, header or {})
 
 
 # --- the one entry point ----------------------------------------------------------------------------
@@ -341,7 +343,7 @@ def verify_token(
     header = parsed.header
     alg = _check_alg(header, rules, bool(hmac_secret))
     key = _check_signature(parsed, alg, keys, rules, hmac_secret)
-    check_claims(parsed.claims, rules, now=now)
+    check_claims(parsed.claims, rules, now=now, header=parsed.header)
     return VerifiedToken(header, parsed.claims, key, parsed.fingerprint)
 
 

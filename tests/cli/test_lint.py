@@ -65,7 +65,7 @@ def test_json_on_clean_file_is_still_json() -> None:
     result = run(CLEAN, "-f", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"findings": [], "counts": {"error": 0, "warning": 0, "info": 0,
-                                                                    "total": 0}, "errors": []}
+                                                                    "total": 0}, "errors": [], "suppressed": []}
 
 
 def test_sarif_format() -> None:
@@ -199,3 +199,57 @@ def test_machine_formats_report_an_unreadable_file(fmt: str, tmp_path: Path) -> 
     reported = _unreadable_in(fmt, result.stdout)
     assert len(reported) == 1
     assert "nope.yaml" in reported[0] and "no such file" in reported[0]
+
+
+SUPPRESSED_TEXT = Path(BROKEN).read_text(encoding="utf-8").replace(
+    '      models: ["gpt4o", "gpt-4o-mini"]\n',
+    '      models: ["gpt4o", "gpt-4o-mini"]  # jwtgate: ignore[JG104] until=2027-03-31 renamed next sprint\n')
+
+
+def test_a_suppressed_finding_is_counted_and_listed_with_verbose() -> None:
+    result = run("-", stdin=SUPPRESSED_TEXT)
+    assert result.exit_code == 1
+    assert [line.split(": ")[1] for line in result.stdout.splitlines()] == ["JG105 error"]
+    assert result.stderr == "1 error, 0 warnings, 0 info in 1 file; 1 suppressed (-v lists them)\n"
+    verbose = run("-", "-v", stdin=SUPPRESSED_TEXT)
+    assert verbose.stderr.splitlines()[1] == (
+        "suppressed: <stdin>:19:16: JG104 error: model 'gpt4o' in role_permissions is not in model_list (did you "
+        "mean 'gpt-4o'?) — renamed next sprint (comment at line 19)")
+
+
+def test_now_decides_when_a_suppression_has_expired() -> None:
+    assert "JG104" not in run("-", "--now", "2027-03-31T23:00:00Z", stdin=SUPPRESSED_TEXT).stdout
+    late = run("-", "--now", "2027-04-01", stdin=SUPPRESSED_TEXT)
+    assert "expired on 2027-03-31: renamed next sprint]" in late.stdout
+
+
+def test_select_ignore_and_severity_options() -> None:
+    assert [line.split(": ")[1] for line in run(BROKEN, "--select", "JG105").stdout.splitlines()] == ["JG105 error"]
+    ignored = run(BROKEN, "--ignore", "JG104,JG105")
+    assert (ignored.exit_code, ignored.stdout) == (0, "")
+    assert ignored.stderr == "0 errors, 0 warnings, 0 info in 1 file; 2 suppressed (-v lists them)\n"
+    regraded = run(BROKEN, "--severity", "JG104=warning", "--severity", "JG105=info")
+    assert regraded.exit_code == 0
+    assert "JG104 warning:" in regraded.stdout and "JG105 info:" in regraded.stdout
+    assert run(BROKEN, "--severity", "JG104=warning", "--severity", "JG105=info", "--strict").exit_code == 1
+
+
+def test_security_rules_cannot_be_quieted_from_the_command_line() -> None:
+    result = run("sample_configs/broken/no-audience.yaml", "--ignore", "JG302")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "quieted only with a reason on record" in result.stderr
+
+
+def test_sarif_marks_suppressed_results() -> None:
+    doc = json.loads(run("-", "--format", "sarif", stdin=SUPPRESSED_TEXT).stdout)
+    suppressed = [r for r in doc["runs"][0]["results"] if r.get("suppressions")]
+    assert [(r["ruleId"], r["suppressions"][0]["justification"]) for r in suppressed] == [
+        ("JG104", "renamed next sprint")]
+
+
+def test_gitlab_format() -> None:
+    result = run(BROKEN, "--format", "gitlab")
+    assert result.exit_code == 1
+    issues = json.loads(result.stdout)
+    assert [(i["check_name"], i["location"]["path"], i["location"]["lines"]["begin"]) for i in issues] == [
+        ("JG104", BROKEN, 19), ("JG105", BROKEN, 20)]

@@ -282,7 +282,7 @@ def test_async_concurrent_callers_share_one_fetch(make_store: Callable[..., KeyS
 
     results = asyncio.run(main())
     assert results[:20] == [True] * 20 and results[20:] == [False] * 20
-    assert calls == 1  # the unknown-kid refetch falls inside the cooldown of the first fetch
+    assert calls == 2  # one fetch for the set, then ONE refetch shared by the 20 callers with kid "b"
 
 
 # --- end to end against a real loopback IdP -------------------------------------------------------------
@@ -349,6 +349,49 @@ def test_rotation_refetches_at_most_once_per_cooldown(
     clock.advance(10)
     assert store.refresh_for_unknown_kid(idp.url("/jwks"), "forged2-0") is False  # remembered as missing
     assert idp.count("/jwks") == 3
+
+
+def test_key_rotated_in_right_after_a_fetch_is_picked_up_at_once(
+    idp: IdP, clock: FakeClock, make_store: Callable[..., KeyStore]
+) -> None:
+    idp.set_jwks("/jwks", [rsa_jwk("old")])
+    store = make_store()
+    store.get_keys(idp.url("/jwks"))
+    clock.advance(1)  # the IdP rotates one second after jwtgate's fetch: far inside the cooldown
+    idp.set_jwks("/jwks", [rsa_jwk("old"), rsa_jwk("new")])
+    assert store.refresh_for_unknown_kid(idp.url("/jwks"), "new") is True
+    assert idp.count("/jwks") == 2
+    # that refetch spent the budget: made-up kids cost nothing more until the cooldown has passed
+    assert not any(store.refresh_for_unknown_kid(idp.url("/jwks"), f"forged-{i}") for i in range(50))
+    assert idp.count("/jwks") == 2
+
+
+def test_retired_kid_is_not_refetched_for_right_after_the_set_dropped_it(
+    idp: IdP, clock: FakeClock, make_store: Callable[..., KeyStore]
+) -> None:
+    idp.set_jwks("/jwks", [rsa_jwk("old")], headers={"Cache-Control": "max-age=60"})
+    store = make_store()
+    store.get_keys(idp.url("/jwks"))
+    idp.set_jwks("/jwks", [rsa_jwk("new")], headers={"Cache-Control": "max-age=60"})
+    clock.advance(61)
+    assert [k.kid for k in store.get_keys(idp.url("/jwks")).keys] == ["new"]
+    assert store.refresh_for_unknown_kid(idp.url("/jwks"), "old") is False
+    assert idp.count("/jwks") == 2  # the set fetched a moment ago lacked it: no pointless refetch
+    clock.advance(store.options.kid_retry)
+    assert store.refresh_for_unknown_kid(idp.url("/jwks"), "old") is False
+    assert idp.count("/jwks") == 3  # later it is worth one look (the IdP may have put it back)
+
+
+def test_a_kid_whose_key_is_unusable_counts_as_missing(
+    idp: IdP, clock: FakeClock, make_store: Callable[..., KeyStore]
+) -> None:
+    idp.set_jwks("/jwks", [rsa_jwk("weak", bits=1024)])
+    store = make_store()
+    store.get_keys(idp.url("/jwks"))
+    idp.set_jwks("/jwks", [rsa_jwk("weak")])  # the IdP replaces the weak key under the same kid
+    assert store.refresh_for_unknown_kid(idp.url("/jwks"), "weak") is True
+    key = store.get_keys(idp.url("/jwks")).find("weak")
+    assert idp.count("/jwks") == 2 and key is not None and key.usable
 
 
 def test_concurrent_threads_share_one_unknown_kid_refetch(

@@ -14,8 +14,9 @@ WIDE = {"COLUMNS": "200"}
 Invoke = Callable[..., Result]
 
 
-def invoke(args: Sequence[str], *, env: Mapping[str, str] | None = None, input: str | bytes | None = None) -> Result:
-    """Run ``jwtgate ARGS``; ``result.stdout`` and ``result.stderr`` are separate streams."""
+def invoke(args: Sequence[str], *, env: Mapping[str, str | None] | None = None,
+           input: str | bytes | None = None) -> Result:
+    """Run ``jwtgate ARGS``; ``result.stdout`` and ``result.stderr`` are separate streams (None unsets a variable)."""
     return CliRunner(env={**WIDE, **(env or {})}).invoke(app, list(args), input=input)
 
 

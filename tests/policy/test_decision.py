@@ -230,3 +230,37 @@ def test_allowed_models_is_decide_for_every_model() -> None:
         expected = tuple(m for m in policy.model_names if decide(policy, claims, Request(m)).allowed)
         assert allowed_models(policy, claims) == expected
     assert allowed_models(policy, kc("app-user")) == ("gpt-4o-mini",)
+
+
+@pytest.mark.parametrize(
+    ("claims", "stopped_at", "keys", "suggestion", "words"),
+    [
+        pytest.param({"resource_access": {"ap": {"roles": ["app-user"]}, "account": {}}}, "app", ["ap", "account"],
+                     "resource_access.ap.roles", "no 'app' inside 'resource_access', which has ['ap', 'account']",
+                     id="typo-in-the-middle"),
+        pytest.param({"sub": "u1", "realm_access": {"roles": ["app-user"]}}, "resource_access",
+                     ["sub", "realm_access"], None, "no 'resource_access' at the top level, which has",
+                     id="token-without-the-claim"),
+        pytest.param({"resource_access": {"app": {"role": ["app-user"]}}}, "roles", ["role"],
+                     "resource_access.app.role", "did you mean 'resource_access.app.role'?", id="last-segment"),
+        pytest.param({"resource_access": "app"}, "app", [], None, "'resource_access' is a str, not an object",
+                     id="not-an-object"),
+    ],
+)
+def test_absent_roles_claim_says_where_the_path_stopped(claims: dict[str, Any], stopped_at: str, keys: list[str],
+                                                        suggestion: str | None, words: str) -> None:
+    decision = decide(_policy("keycloak"), claims, Request("gpt-4o-mini"))
+    step = next(s for s in decision.steps if s.name == "role" and "path_stop" in s.data)
+    assert step.status == "warn" and not decision.allowed
+    assert step.detail.startswith("claim 'resource_access.app.roles' is absent: the path stops at segment "
+                                  f"'{stopped_at}'")
+    assert words in step.detail and step.detail.endswith("(so no role_mappings entry matches)")
+    assert step.data["path_stop"]["stopped_at"] == stopped_at
+    assert step.data["path_stop"]["keys_there"] == keys and step.data["path_stop"]["did_you_mean"] == suggestion
+
+
+def test_present_but_unmapped_roles_keep_the_plain_step() -> None:
+    decision = decide(_policy("keycloak"), {"resource_access": {"app": {"roles": ["other"]}}}, Request("gpt-4o-mini"))
+    step = next(s for s in decision.steps if s.name == "role" and "values" in s.data)
+    assert step.detail == "'resource_access.app.roles' = ['other']: no role_mappings entry matches"
+    assert "path_stop" not in step.data

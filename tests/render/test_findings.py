@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from jwtgate.lint.registry import RULES
-from jwtgate.model import Finding, Location
+from jwtgate.model import Finding, Location, Suppressed
 from jwtgate.render import findings as render
 
 SCHEMA = Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json"
@@ -129,3 +129,74 @@ def test_json_and_github_report_unreadable_files() -> None:
     assert json.loads(render.render_json([], UNREADABLE))["errors"] == [
         {"file": "gone.yaml", "message": "no such file", "code": "usage.invalid"}]
     assert render.render_github([], UNREADABLE) == "::error file=gone.yaml,title=usage.invalid::no such file"
+
+
+SUPPRESSED = [
+    Suppressed(Finding("JG201", "error", "role_permissions are never applied", Location("a.yaml", 9, 3)),
+               "inSource", "staging keeps the table while RBAC is off", "comment", Location("a.yaml", 9, 22)),
+    Suppressed(Finding("JG207", "warning", "role 'team' has models: []", Location("a.yaml", 20, 7)),
+               "external", "jwtgate.lint.ignore lists JG207 (line 30)", "jwtgate.lint.ignore",
+               Location("a.yaml", 30, 14)),
+    Suppressed(Finding("JG213", "warning", "litellm_jwtauth unused", Location("a.yaml", 5, 3)),
+               "external", "not selected by --select JG3", "--select"),
+]
+
+
+def test_sarif_suppressions_validate_and_carry_the_justification() -> None:
+    doc = _validate_sarif(render.render_sarif(FINDINGS, RULES, (), SUPPRESSED))
+    results = doc["runs"][0]["results"]
+    assert len(results) == len(FINDINGS) + len(SUPPRESSED)
+    marked = {r["ruleId"]: r["suppressions"] for r in results if "suppressions" in r}
+    assert marked["JG201"] == [{"kind": "inSource", "status": "accepted",
+                                "justification": "staging keeps the table while RBAC is off",
+                                "location": {"physicalLocation": {"artifactLocation": {"uri": "a.yaml"},
+                                                                  "region": {"startLine": 9, "startColumn": 22}}}}]
+    assert marked["JG207"] == [{"kind": "external", "status": "accepted",
+                                "justification": "jwtgate.lint.ignore lists JG207 (line 30)"}]
+    assert marked["JG213"][0]["kind"] == "external"
+    assert not any("suppressions" in r for r in results if r["ruleId"] in {"JG104", "JG001"})
+
+
+def test_json_lists_what_was_suppressed_and_why() -> None:
+    doc = json.loads(render.render_json([], (), SUPPRESSED))
+    assert doc["counts"]["total"] == 0
+    assert doc["suppressed"][0] == {
+        "code": "JG201", "severity": "error", "message": "role_permissions are never applied", "file": "a.yaml",
+        "line": 9, "column": 3, "hint": None, "kind": "inSource",
+        "justification": "staging keeps the table while RBAC is off", "source": "comment",
+        "suppression": {"file": "a.yaml", "line": 9, "column": 22}}
+    assert doc["suppressed"][2]["suppression"] is None
+
+
+def test_text_counts_suppressed_and_lists_them_when_asked() -> None:
+    assert render.summary_line([], 1, 3) == "0 errors, 0 warnings, 0 info in 1 file; 3 suppressed (-v lists them)"
+    assert render.summary_line([], 1, 3, listed=True) == "0 errors, 0 warnings, 0 info in 1 file; 3 suppressed"
+    assert render.suppressed_lines(SUPPRESSED).splitlines() == [
+        "suppressed: a.yaml:5:3: JG213 warning: litellm_jwtauth unused — not selected by --select JG3",
+        "suppressed: a.yaml:9:3: JG201 error: role_permissions are never applied — staging keeps the table while "
+        "RBAC is off (comment at line 9)",
+        "suppressed: a.yaml:20:7: JG207 warning: role 'team' has models: [] — jwtgate.lint.ignore lists JG207 "
+        "(line 30)",
+    ]
+
+
+def test_gitlab_code_quality_report() -> None:
+    issues = json.loads(render.render_gitlab(FINDINGS))
+    assert [set(i) for i in issues] == [{"description", "check_name", "fingerprint", "severity", "location"}] * 4
+    jg104 = issues[1]
+    assert jg104["description"] == ("JG104: model 'gpt4o' in role_permissions is not in model_list "
+                                    "(did you mean 'gpt-4o'?)")
+    assert (jg104["check_name"], jg104["severity"]) == ("JG104", "major")
+    assert jg104["location"] == {"path": "a.yaml", "lines": {"begin": 14}}
+    assert [i["severity"] for i in issues] == ["major", "major", "minor", "info"]
+    assert len({i["fingerprint"] for i in issues}) == 4
+    moved = Finding("JG104", "error", FINDINGS[1].message, Location("a.yaml", 40, 9), FINDINGS[1].hint)
+    assert json.loads(render.render_gitlab([moved]))[0]["fingerprint"] == jg104["fingerprint"]
+    twice = json.loads(render.render_gitlab([FINDINGS[1], moved]))
+    assert twice[0]["fingerprint"] != twice[1]["fingerprint"]
+    assert render.render_gitlab([]) == "[]"
+
+
+def test_github_counts_suppressed_findings_in_one_notice() -> None:
+    lines = render.render_github([], (), SUPPRESSED).splitlines()
+    assert lines == ["::notice title=jwtgate lint::3 findings suppressed (jwtgate lint -v lists them with why)"]

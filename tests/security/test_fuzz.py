@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -137,7 +138,8 @@ def test_random_claim_paths(path: str, value: Any) -> None:
 
 CONFIG_KEYS = ["model_list", "general_settings", "litellm_jwtauth", "role_permissions", "enable_jwt_auth",
                "enforce_rbac", "roles_jwt_field", "role_mappings", "issuers", "jwtgate", "hmac_secret", "leeway",
-               "algorithms", "model_name", "models", "role", "internal_role", "audience", "jwks_url", "serve"]
+               "algorithms", "model_name", "models", "role", "internal_role", "audience", "jwks_url", "serve",
+               "lint", "ignore", "severity", "level", "reason", "JG201", "JG302", "JG3"]
 config_trees = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=10) | st.sampled_from(CONFIG_KEYS),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(CONFIG_KEYS) | st.text(max_size=6),
@@ -153,10 +155,12 @@ def load_checked(text: str) -> None:
     except JwtgateError as err:
         assert err.code and err.message
         return
-    from jwtgate.lint.registry import lint_policy
+    from jwtgate.lint.registry import lint_report
 
-    for finding in lint_policy(policy, {"JWT_AUDIENCE": "x"}):
+    report = lint_report(policy, {"JWT_AUDIENCE": "x"}, text=text, today=date(2026, 12, 1))
+    for finding in (*report.findings, *(s.finding for s in report.suppressed)):
         assert FINDING.match(finding.code) and finding.message and finding.location.line >= 1, finding
+    assert all(s.justification for s in report.suppressed)
     if not any(f.severity == "error" for f in policy.findings):
         store = KeyStore(clock=lambda: NOW, cache_dir=None, offline=True)
         auth = Authenticator(policy, store, clock=lambda: NOW)
@@ -182,3 +186,16 @@ def test_mutated_config_text_loads_without_crashing(edits: list[tuple[int, int, 
         text = text[:at] + insert + text[at + cut:]
     load_checked(text)
 
+
+
+SUPPRESSION_PARTS = ["# jwtgate: ignore", "[", "]", "JG201", "JG302", ",", "until=", "2026-01-31", "9999-99-99",
+                     " ", "reason", "'", '"', "#", ":", "\n"]
+
+
+@FUZZ
+@given(st.integers(0, BASE_CONFIG.count("\n")), st.lists(st.sampled_from(SUPPRESSION_PARTS) | st.text(max_size=4),
+                                                          max_size=10))
+def test_random_suppression_comments_never_crash_lint(line: int, parts: list[str]) -> None:
+    lines = BASE_CONFIG.split("\n")
+    lines[line] = lines[line] + "  " + "".join(parts)
+    load_checked("\n".join(lines))

@@ -128,8 +128,7 @@ def test_rotated_in_key_is_picked_up_after_one_refetch(idp: FaultIdP) -> None:
     auth, clock = _gateway(idp)
     assert run_sync(auth, _valid(), "small").allowed
     assert idp.count() == 1
-    idp.keys = [_jwk("rsa", "rsa-1"), _jwk("ec", "ec-2")]  # the IdP rotates a new key in
-    clock.now += COOLDOWN + 1
+    idp.keys = [_jwk("rsa", "rsa-1"), _jwk("ec", "ec-2")]  # the IdP rotates a new key in, at once
     token = KIT.token("ES256", "ec", "ec-2", exp=FAR)
     assert run_sync(auth, token, "small").allowed
     assert idp.count() == 2, "exactly one refetch for the new kid"
@@ -141,6 +140,24 @@ def test_rotated_in_key_is_picked_up_after_one_refetch(idp: FaultIdP) -> None:
     assert run_sync(auth, _valid(), "small").code == "key.not_found"
     assert idp.count() == 3
     auth.store.close()
+
+
+def test_rotation_right_after_start_is_picked_up_on_the_async_path(idp: FaultIdP) -> None:
+    auth, clock = _gateway(idp)
+
+    async def serve_like() -> list[BaseException | Any]:
+        try:
+            assert (await auth.aauthenticate(_valid())).key.kid == "rsa-1"
+            idp.keys = [_jwk("rsa", "rsa-1"), _jwk("ec", "ec-2")]
+            clock.now += 1  # one second later, well inside the 30 s cooldown
+            token = KIT.token("ES256", "ec", "ec-2", exp=FAR)
+            return await asyncio.gather(*(auth.aauthenticate(token) for _ in range(50)), return_exceptions=True)
+        finally:
+            await auth.store.aclose()
+
+    results = asyncio.run(serve_like())
+    assert all(not isinstance(r, BaseException) and r.key.kid == "ec-2" for r in results), results[:3]
+    assert idp.count() == 2, "50 concurrent first users of the new kid share one refetch"
 
 
 def _random_kid_token(rng: random.Random) -> str:

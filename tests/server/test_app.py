@@ -16,7 +16,8 @@ from jwtgate.model import Request
 from jwtgate.policy.decision import decide
 from jwtgate.server.app import JwtgateApp, create_app
 from jwtgate.server.state import AppState
-from tests.server.conftest import FakeUpstream, Keys, StateFactory
+from jwtgate.tokens.compact import fingerprint
+from tests.server.conftest import ISSUER, KID, FakeUpstream, Keys, StateFactory
 
 Client = httpx.AsyncClient
 Scenario = Callable[[Client], Awaitable[None]]
@@ -141,6 +142,35 @@ def test_access_log_line_has_the_fields_and_never_the_token(make_state: StateFac
         "role": "internal_user", "decision": "allow", "reason": None, "status": 200, "upstream_status": 200}
     assert record["token"] and record["token"] not in token
     assert token.split(".")[2] not in line and token not in line
+
+
+def test_access_log_of_a_refused_request_names_the_token_never_shows_it(make_state: StateFactory, keys: Keys,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    cases = {
+        "token.expired": keys.token(ROLE_CLAIMS["dev"], ttl=-3600),
+        "token.audience_mismatch": keys.token({**ROLE_CLAIMS["dev"], "aud": "another-app"}),
+        "key.not_found": keys.token(ROLE_CLAIMS["dev"], kid="rotated-away"),
+        "policy.model_not_allowed": keys.token(ROLE_CLAIMS["dev"]),
+    }
+
+    async def scenario(client: Client) -> None:
+        for token in cases.values():
+            reply = await client.post("/v1/chat/completions", json={"model": "o1-secret"}, headers=bearer(token))
+            assert reply.is_error
+        assert (await client.post("/v1/chat/completions", json={"model": "o1-secret"},
+                                  headers=bearer("not.a-token"))).status_code == 401
+
+    with caplog.at_level(logging.INFO, logger="jwtgate.access"):
+        run(make_state(), scenario)
+    lines = [r.getMessage() for r in caplog.records if r.name == "jwtgate.access"]
+    records = [json.loads(line) for line in lines]
+    kid_for = {"key.not_found": "rotated-away"}
+    assert [(r["reason"], r["token"], r["kid"], r["iss"]) for r in records[:4]] == [
+        (code, fingerprint(token), kid_for.get(code, KID), ISSUER) for code, token in cases.items()]
+    assert (records[4]["reason"], records[4]["token"], records[4]["kid"]) == (
+        "token.malformed", fingerprint("not.a-token"), None)
+    for token in cases.values():
+        assert not any(token.split(".")[2] in line for line in lines)
 
 
 # --- what reaches the upstream ---------------------------------------------------------------------

@@ -10,13 +10,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
 from jwtgate.config.loader import load_policy
-from jwtgate.server.wiring import ServeOptions, effective_settings
+from jwtgate.server.state import ConfigRejected
+from jwtgate.server.wiring import ServeOptions, effective_settings, load_checked
 from tests.kit.cli import invoke
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
@@ -39,6 +41,21 @@ def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert re.search(rf"^{re.escape(str(config))}:\d+:\d+: JG001 error: ", result.stderr, re.M)  # lint's format
     assert "not starting" in result.stderr
+
+
+def test_the_configs_own_suppressions_apply_at_start(tmp_path: Path) -> None:
+    text = Path("sample_configs/broken/rbac-flag.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "c.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigRejected) as rejected:
+        load_checked(str(config), {})
+    assert [f.code for f in rejected.value.findings] == ["JG201"]
+    config.write_text(text.replace("  role_permissions:\n", "  role_permissions:  # jwtgate: ignore[JG201] "
+                                   "staging, RBAC off until=2027-01-31\n"), encoding="utf-8")
+    _, warnings = load_checked(str(config), {}, today=date(2027, 1, 31))
+    assert [f.code for f in warnings] == ["JG202"]
+    with pytest.raises(ConfigRejected):
+        load_checked(str(config), {}, today=date(2027, 2, 1))
 
 
 def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:

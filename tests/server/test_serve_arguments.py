@@ -39,3 +39,11 @@ def test_missing_serve_extra_names_the_install_command(monkeypatch: pytest.Monke
     result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801"])
     assert result.exit_code == 2
     assert "pip install 'jwtgate[serve]'" in result.stderr
+
+
+def test_help_says_jwks_replaces_the_issuers_key_sources() -> None:
+    result = invoke(["serve", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())  # rich wraps the help: compare with the line breaks folded
+    assert "REPLACES the issuers' configured key sources for this run (audience and issuer checks stay)" in text
+    assert "Extra key source" not in text

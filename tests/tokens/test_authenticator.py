@@ -101,6 +101,17 @@ def test_refusals_name_their_code(tmp_path: Path, files: tuple[str, str], case: 
     assert trace.verified is None and trace.steps[-1].status == "fail"
 
 
+def test_id_token_whose_aud_is_configured_passes_with_a_warning(tmp_path: Path, files: tuple[str, str]) -> None:
+    auth = _auth(_policy(tmp_path, *files), tmp_path)
+    trace = auth.trace(_token(KEY_A, "a1", nonce="n-0S6", at_hash="77QmUPtjPfzWtF2AnpK9RQ"), now=NOW)
+    assert trace.error is None
+    warn = [s for s in trace.steps if s.status == "warn"]
+    assert [s.name for s in warn] == ["token"]
+    assert warn[0].detail.startswith("this looks like an ID token ('nonce' and 'at_hash' present")
+    plain = auth.trace(_token(KEY_A, "a1"), now=NOW)
+    assert not [s for s in plain.steps if s.status == "warn"]
+
+
 def test_cli_jwks_replaces_configured_sources_but_keeps_issuer_rules(tmp_path: Path, files: tuple[str, str]) -> None:
     policy = _policy(tmp_path, "https://unreachable.invalid/jwks", "https://unreachable.invalid/b")
     auth = _auth(policy, tmp_path, extra_sources=[files[0]])
