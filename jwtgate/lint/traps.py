@@ -98,9 +98,10 @@ def claim_unescaped_dot(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG207", "warning", "models: [] for a role tokens can reach (it may call no model)")
 def empty_models(ctx: LintContext) -> Iterator[Finding]:
-    reachable = reachable_roles(ctx.policy)
-    for perm in ctx.policy.role_permissions:
-        if perm.models == () and perm.role in reachable:
+    empty = [perm for perm in ctx.policy.role_permissions if perm.models == ()]
+    reachable = reachable_roles(ctx.policy) if empty else {}  # decide() is imported only when it is needed
+    for perm in empty:
+        if perm.role in reachable:
             path = ctx.perm_path(perm)
             yield empty_models.finding(
                 f"role '{perm.role}' has models: [] and may call no model, yet tokens reach it through "
