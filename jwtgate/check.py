@@ -10,7 +10,7 @@ No I/O of its own: the key store is passed in and does whatever fetching its own
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from jwtgate.model import Decision, Policy, Reason, Request, Step, VerifiedToken
 if TYPE_CHECKING:
     from jwtgate.errors import JwtgateError
     from jwtgate.keys.store import KeyStore
+    from jwtgate.policy.identity import Identity
     from jwtgate.tokens.authenticator import AuthTrace
 
 # Where LiteLLM would decide differently about a refused token, by error code.
@@ -40,7 +41,8 @@ class TokenCheck:
 
     ``decision`` carries the whole trace (verification steps first). ``error`` is the refusal (None when
     verified), ``verified`` the token that passed; ``header`` and ``fingerprint`` are set whenever the token
-    parsed, even if it was then refused.
+    parsed, even if it was then refused; ``upstream`` is set when ``jwtgate.identity`` is configured and
+    the request is allowed.
     """
 
     decision: Decision
@@ -49,6 +51,7 @@ class TokenCheck:
     error: JwtgateError | None = None
     header: dict[str, Any] | None = None
     fingerprint: str | None = None
+    upstream: Identity | None = None  # what jwtgate.identity sends upstream for an allowed request
 
     @property
     def allowed(self) -> bool:
@@ -79,7 +82,26 @@ def from_trace(policy: Policy, trace: AuthTrace, request: Request, token: str) -
     d = decide_token(policy, trace.verified, request)
     decision = Decision(d.allowed, d.reason, d.role, d.models, d.routes, d.subject, d.identity,
                         (*trace.steps, *d.steps), d.notes)
-    return TokenCheck(decision, request, trace.verified, None, header, fingerprint)
+    upstream = upstream_identity(policy, decision, trace.verified.claims)
+    return TokenCheck(decision, request, trace.verified, None, header, fingerprint, upstream)
+
+
+def check_claims(policy: Policy, claims: Mapping[str, Any], request: Request) -> TokenCheck:
+    """decide() on claims taken as given (``explain --claims``): the same result, never ``verified``."""
+    from jwtgate.policy.decision import decide
+
+    decision = decide(policy, claims, request)
+    return TokenCheck(decision, request, upstream=upstream_identity(policy, decision, claims))
+
+
+def upstream_identity(policy: Policy, decision: Decision, claims: Mapping[str, Any]) -> Identity | None:
+    """What ``jwtgate.identity`` sends upstream for an allowed request (None: not configured, or denied)."""
+    if not decision.allowed:
+        return None
+    from jwtgate.policy.identity import NO_IDENTITY, identity_for
+
+    identity = identity_for(policy, claims)
+    return None if identity is NO_IDENTITY else identity
 
 
 def decide_token(policy: Policy, verified: VerifiedToken, request: Request) -> Decision:

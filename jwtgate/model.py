@@ -182,6 +182,16 @@ class ServeSettings:
     shutdown_timeout: float
     verified_cache_size: int
     verified_cache_ttl: float
+    log_claims: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """``jwtgate.identity``: headers set from verified claims, and the claim that replaces the body's ``user``."""
+
+    headers: tuple[tuple[str, str], ...]
+    user_field: str | None
+    litellm_user_header: str | None  # general_settings.user_header_name: LiteLLM reads the end user there
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +210,7 @@ class Settings:
     jwks: tuple[str, ...]
     insecure_skip_audience: bool
     serve: ServeSettings
+    identity: IdentitySettings
     lint_ignore: tuple[str, ...] = ()
     lint_severity: dict[str, Any] = field(default_factory=dict)  # code -> level or {level, reason} (plain)
 

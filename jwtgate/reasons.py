@@ -39,6 +39,9 @@ REASONS: dict[str, str] = {
     "token.audience_missing": "`aud` is absent while an audience is configured",
     "token.invalid": "any other token error reported by PyJWT (and, with `serve --hide-reasons`, every 401)",
     "claims.scope_type": "the `scope` claim is neither a string nor a list",
+    "claims.overage": "a claim the config reads (e.g. `groups`) was left out by the identity provider: Entra ID "
+                      "group overage (`_claim_names`/`_claim_sources`, or `hasgroups: true`); use app roles or "
+                      "group filtering",
     # --- key sources -------------------------------------------------------------------------------------
     "jwks.unavailable": "the key source failed and no last-good set is inside the stale window (fail closed; "
                         "`serve` answers 503)",
@@ -63,6 +66,8 @@ REASONS: dict[str, str] = {
     "policy.denied": "`serve --hide-reasons`: what a caller sees instead of the `policy.*` detail",
     "policy.identity_invalid": "`serve`: the verified subject or role cannot be sent upstream in an identity "
                                "header (control characters)",
+    "policy.identity_missing": "`serve`: `jwtgate.identity.user_field` is set and the token has no usable value "
+                               "for it, so the request's end user cannot be set",
     # --- the request (serve, before any decision) --------------------------------------------------------
     "request.bad_path": "`serve`: a path with empty, `.` or `..` segments (400)",
     "request.invalid_json": "`serve`: a JSON body that is not valid JSON or not an object (400)",

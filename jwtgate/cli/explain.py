@@ -61,15 +61,14 @@ def _emit(fmt: str, text: str, data: Any) -> None:
 
 def _trace_claims(policy: Policy, claims: dict[str, Any], request: Request, fmt: str) -> int:
     """decide() on claims taken as given, printed as check-token prints a token, under a warning line."""
-    from jwtgate.check import TokenCheck
+    from jwtgate.check import check_claims
     from jwtgate.cli.check_token import print_check
-    from jwtgate.policy.decision import decide
 
     if fmt != "json":
         from jwtgate.render.decision import stdout_console
 
         stdout_console().print(("UNVERIFIED claims (no signature, expiry or audience checked)", "yellow"))
-    return print_check(TokenCheck(decide(policy, claims, request), request), fmt)
+    return print_check(check_claims(policy, claims, request), fmt)
 
 
 def _trace_token(policy: Policy, token: str, keys: list[str], request: Request, fmt: str) -> int:

@@ -187,6 +187,16 @@ SERVE = Schema(
         "shutdown_timeout": Field(NUM, default=30.0),
         "verified_cache_size": Field(INT, default=10_000),
         "verified_cache_ttl": Field(NUM, default=300.0),
+        "log_claims": Field(BOOL, default=False),
+    },
+)
+
+# jwtgate.identity: what the upstream is told about the verified caller (header name -> claim path).
+IDENTITY = Schema(
+    "jwtgate.identity",
+    {
+        "headers": Field(MAPPING, items=Schema("jwtgate.identity.headers", closed=False)),
+        "user_field": Field(STR),
     },
 )
 
@@ -217,6 +227,7 @@ JWTGATE = Schema(
         "jwks": Field(STR_LIST),
         "insecure_skip_audience": Field(BOOL, default=False),
         "serve": Field(MAPPING, items=SERVE),
+        "identity": Field(MAPPING, items=IDENTITY),
         "lint": Field(MAPPING, items=LINT),
     },
 )

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from jwtgate.config.loader import UNLOADABLE
-from jwtgate.lint import references, samples, security, traps
+from jwtgate.lint import identity, references, samples, security, traps
 from jwtgate.lint.base import ClaimSample, LintContext, Rule
 from jwtgate.lint.controls import Controls, LintReport, apply_controls
 from jwtgate.lint.settings import LintOptions, config_controls
@@ -39,7 +39,8 @@ LOADER_RULES = (
     Rule("JG301", "warning", "an os.environ/NAME value whose variable is not set"),
 )
 
-SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *samples.RULES, *traps.RULES, *security.RULES)
+SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *samples.RULES, *traps.RULES, *security.RULES,
+                                     *identity.RULES)
 
 RULES: tuple[Rule, ...] = tuple(sorted((*LOADER_RULES, *SEMANTIC_RULES), key=lambda r: r.code))
 

@@ -62,17 +62,19 @@ def render_verdict_text(allowed: bool, reason: Reason | JwtgateError | None, con
     console.print(("DENIED", "bold red"), (f" [{reason.code}] ", "red"), reason.message)
 
 
-def render_decision_text(decision: Decision, console: Styled, hint: str | None = None) -> None:
-    """The whole trace: every step, the notes, the verdict and (for a refused token) the error's hint."""
-    render_trace_text(decision.steps, decision.notes, console)
-    render_verdict_text(decision.allowed, decision.reason, console)
-    if hint:
-        console.print(f"hint: {hint}")
-
-
 def render_check_text(check: TokenCheck, console: Styled) -> None:
-    """A checked token: its trace, verdict and hint."""
-    render_decision_text(check.decision, console, check.error.hint if check.error is not None else None)
+    """The whole check: every step, the notes, what goes upstream (``jwtgate.identity``), the verdict and,
+    for a refused token, the error's hint."""
+    decision = check.decision
+    render_trace_text(decision.steps, decision.notes, console)
+    if check.upstream is not None:
+        from jwtgate.render.identity import identity_lines
+
+        for line in identity_lines(check.upstream):
+            console.print(line)
+    render_verdict_text(decision.allowed, decision.reason, console)
+    if check.error is not None and check.error.hint:
+        console.print(f"hint: {check.error.hint}")
 
 
 def location_to_json(location: Location | None) -> dict[str, Any] | None:
@@ -114,4 +116,8 @@ def check_to_json(check: TokenCheck, now: float | None = None) -> dict[str, Any]
     doc.update(claims=dict(verified.claims) if verified is not None else None,
                request={"model": check.request.model, "route": check.request.route},
                header=check.header, fingerprint=check.fingerprint, now=now)
+    if check.upstream is not None:
+        from jwtgate.render.identity import identity_json
+
+        doc["upstream"] = identity_json(check.upstream)
     return doc

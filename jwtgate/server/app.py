@@ -35,7 +35,7 @@ class JwtgateApp:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.hide = state.settings.hide_reasons
-        self.pipeline = Pipeline(state.settings)
+        self.pipeline = Pipeline(state.settings, state.metrics)
         self.forwarder = Forwarder(state, self.pipeline)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -142,7 +142,7 @@ class JwtgateApp:
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
         decision = self.pipeline.decide(gate, auth, ctx.model, path, ctx, needs_model)
-        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, auth[1].claims)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
         """The body and the model it names. Every body is looked at, not only those of known model routes:

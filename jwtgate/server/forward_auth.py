@@ -67,6 +67,7 @@ async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive,
     ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
     needs_model = takes_body_model(method, route) or ctx.model is not None
     decision = pipeline.decide(gate, auth, ctx.model, route, ctx, needs_model)
-    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in pipeline.identity(decision).items()]
+    identity, _ = pipeline.identity(decision, gate.policy, auth[1].claims)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in identity.items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)

@@ -177,10 +177,46 @@ def _boundary(ctype: str) -> bytes:
     return m.group(1).encode("latin-1")
 
 
-def rewrite_model(body: Body, model: str, content_type: bytes | None) -> bytes:
-    """The body with its model replaced by the upstream's name for it."""
+# Where LiteLLM reads a request's end user in a JSON body (auth_utils.get_end_user_id_from_request_body).
+USER_ENDPOINTS = frozenset({"chat/completions", "completions", "embeddings", "responses"})
+ANTHROPIC_USER_ENDPOINTS = frozenset({"messages"})
+
+
+def user_field(path: str) -> str | None:
+    """``user`` or ``metadata.user_id`` (Anthropic) for an endpoint whose body names the end user, else None."""
+    parts = endpoint(path).split("/")
+    for candidate in ("/".join(parts), "/".join(parts[-2:]), parts[-1]):  # Azure: /openai/deployments/{m}/...
+        if candidate in USER_ENDPOINTS:
+            return "user"
+        if candidate in ANTHROPIC_USER_ENDPOINTS:
+            return "metadata.user_id"
+    return None
+
+
+def _with_user(obj: dict[str, object], field: str, user: str) -> dict[str, object]:
+    """The body with the verified end user in ``field``, and no client value LiteLLM would read first."""
+    if field == "user":
+        return {**obj, "user": user}
+    meta = obj.get("metadata")
+    out = {k: v for k, v in obj.items() if k != "user"}
+    out["metadata"] = {**(meta if isinstance(meta, dict) else {}), "user_id": user}
+    litellm_meta = obj.get("litellm_metadata")
+    if isinstance(litellm_meta, dict) and "user" in litellm_meta:
+        out["litellm_metadata"] = {k: v for k, v in litellm_meta.items() if k != "user"}
+    return out
+
+
+def rewrite_model(body: Body, model: str | None, content_type: bytes | None,
+                  user: tuple[str, str] | None = None) -> bytes:
+    """The body with its model replaced by the upstream's name for it and, for a JSON object body,
+    ``user`` = (field, value) set (``jwtgate.identity.user_field``): one JSON encoding for both."""
     if body.kind == "json" and body.parsed is not None:
-        return json.dumps({**body.parsed, "model": model}, ensure_ascii=False).encode("utf-8")
+        obj = body.parsed if model is None else {**body.parsed, "model": model}
+        if user is not None:
+            obj = _with_user(obj, *user)
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    if model is None:
+        return body.data
     if body.kind == "form":
         pairs = parse_qsl(body.data.decode("utf-8"), keep_blank_values=True)
         return urlencode([(k, model if k == "model" else v) for k, v in pairs]).encode("utf-8")

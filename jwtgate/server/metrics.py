@@ -30,7 +30,10 @@ class Metrics:
                                        registry=r)
         self.reloads = Counter("jwtgate_config_reloads", "Config reloads by outcome (ok, rejected, failed)",
                                ["outcome"], registry=r)
+        self.shadow = Counter("jwtgate_shadow_decisions", "Requests decided by the enforced and the shadow config, "
+                              "by outcome pair (allow, deny)", ["enforced", "shadow"], registry=r)
         self._request_children: dict[tuple[str, str], Callable[[], None]] = {}
+        self._shadow_children: dict[tuple[bool, bool], Callable[[], None]] = {}
 
     def count_request(self, decision: str, reason: str) -> None:
         """One finished request; the labelled child is cached (labels() costs a lock and a dict build)."""
@@ -38,6 +41,14 @@ class Metrics:
         if inc is None:
             inc = self.requests.labels(decision, reason).inc
             self._request_children[(decision, reason)] = inc
+        inc()
+
+    def count_shadow(self, enforced: bool, shadow: bool) -> None:
+        """One request decided by both configs."""
+        inc = self._shadow_children.get((enforced, shadow))
+        if inc is None:
+            inc = self.shadow.labels("allow" if enforced else "deny", "allow" if shadow else "deny").inc
+            self._shadow_children[(enforced, shadow)] = inc
         inc()
 
     def watch_key_cache_age(self, age: Callable[[], float]) -> None:

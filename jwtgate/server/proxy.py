@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from jwtgate.model import Decision
+from jwtgate.model import Decision, Policy
+from jwtgate.policy.identity import Identity, removed_headers
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model
+from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model, user_field
 from jwtgate.server.pipeline import Pipeline
 from jwtgate.server.responses import Refusal
 from jwtgate.server.state import AppState, Gate
@@ -35,31 +37,46 @@ class Forwarder:
         self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
         self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
         self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
+        self._blocked_for: tuple[Policy | None, frozenset[bytes]] = (None, self.blocked)
+
+    def blocked_for(self, policy: Policy) -> frozenset[bytes]:
+        """Client headers never forwarded under ``policy``: the fixed ones and those jwtgate.identity owns."""
+        cached, blocked = self._blocked_for
+        if cached is not policy:
+            blocked = self.blocked | {n.encode("latin-1") for n in removed_headers(policy)}
+            self._blocked_for = (policy, blocked)
+        return blocked
 
     async def forward(self, scope: Scope, receive: Receive, send: Send, gate: Gate, decision: Decision,
-                      body: Body, ctx: Ctx) -> None:
+                      body: Body, ctx: Ctx, claims: Mapping[str, Any]) -> None:
         """Forward and relay; a client disconnect cancels the upstream request (this task)."""
         model = ctx.model
         target = gate.targets.for_model(model)
         if target is None:
             raise Refusal(502, "upstream.not_configured", "no upstream for this request: pass --upstream or give "
                           "the model an api_base", "error")
-        path, data = self._rewrite(scope, target, model, body)
+        identity_headers, identity = self.pipeline.identity(decision, gate.policy, claims)
+        path, data = self._rewrite(scope, target, model, body, _end_user(scope["path"], body, identity))
         key_header = "x-api-key" if path.endswith("/messages") and _sent(scope, b"x-api-key") else "authorization"
-        identity = self.pipeline.identity(decision)
-        headers = forward_headers(scope["headers"], self.blocked, identity, target.api_key, key_header)
+        headers = forward_headers(scope["headers"], self.blocked_for(gate.policy), identity_headers, target.api_key,
+                                  key_header)
         url = target_url(target, path, scope.get("query_string", b""))
         with _DisconnectWatch(receive, ctx):
             await self.relay(send, scope["method"], url, headers, data, ctx)
 
-    def _rewrite(self, scope: Scope, target: Target, model: str | None, body: Body) -> tuple[str, bytes]:
+    def _rewrite(self, scope: Scope, target: Target, model: str | None, body: Body,
+                 user: tuple[str, str] | None) -> tuple[str, bytes]:
+        """The upstream path and body: the upstream's model name, and the verified end user (one JSON pass)."""
         path: str = scope["path"]
         if target.model is None or model is None or target.model == model:
-            return path, body.data
+            if user is None:
+                return path, body.data
+            return path, rewrite_model(body, None, None, user)
         if body.model is not None:
             ctype = next((v for k, v in scope["headers"] if k == b"content-type"), None)
-            return path, rewrite_model(body, target.model, ctype)
-        return rewrite_path_model(path, model, target.model), body.data
+            return path, rewrite_model(body, target.model, ctype, user)
+        return rewrite_path_model(path, model, target.model), rewrite_model(body, None, None, user) if user \
+            else body.data
 
     async def relay(self, send: Send, method: str, url: str, headers: list[tuple[str, str]], data: bytes,
                     ctx: Ctx) -> None:
@@ -103,6 +120,20 @@ class Forwarder:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         ctx.complete = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _end_user(path: str, body: Body, identity: Identity) -> tuple[str, str] | None:
+    """(field, value) for the body's end user under ``jwtgate.identity.user_field``; None when not set or
+    the body is not a JSON object on an endpoint that names one. No usable claim: refused (403)."""
+    if identity.user is None and identity.user_problem is None:
+        return None
+    where = user_field(path)
+    if where is None or body.kind != "json" or body.parsed is None:
+        return None
+    if identity.user is None:
+        raise Refusal(403, "policy.identity_missing", f"{identity.user_problem}, so the request's end user cannot "
+                      "be set")
+    return where, identity.user
 
 
 def _sent(scope: Scope, name: bytes) -> bool:

@@ -39,6 +39,7 @@ class ServeOptions:
     jwks: tuple[str, ...] = ()
     upstream_key_env: str | None = None
     hide_reasons: bool | None = None
+    shadow_config: str | None = None
 
 
 def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
@@ -108,11 +109,17 @@ class GateBuilder:
         self.opts, self.env, self.settings, self.metrics, self.clock = opts, env, settings, metrics, clock
 
     def load(self) -> Gate:
-        """For reload: read, lint, build (raises ConfigRejected / JwtgateError)."""
+        """For reload: read, lint, build, the shadow config too (raises ConfigRejected / JwtgateError)."""
         policy, _ = load_checked(self.opts.config, self.env)
-        return self.build(policy)
+        return self.build(policy, self.load_shadow()[0])
 
-    def build(self, policy: Policy) -> Gate:
+    def load_shadow(self) -> tuple[Policy | None, list[Finding]]:
+        """``--shadow-config``, linted like the enforced one (errors: ConfigRejected)."""
+        if self.opts.shadow_config is None:
+            return None, []
+        return load_checked(self.opts.shadow_config, self.env)
+
+    def build(self, policy: Policy, shadow: Policy | None = None) -> Gate:
         from jwtgate.keys.disk_cache import default_cache_dir
         from jwtgate.keys.sources import KeyStoreOptions
         from jwtgate.keys.store import KeyStore
@@ -123,7 +130,18 @@ class GateBuilder:
         auth = Authenticator(policy, store, extra_sources=self.opts.jwks, clock=self.clock,
                              cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
         targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
-        return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose)
+        return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose,
+                    shadow=shadow,
+                    log_paths=self._log_paths(policy, shadow))
+
+    def _log_paths(self, policy: Policy, shadow: Policy | None) -> tuple[str, ...] | None:
+        """The claim paths an access line keeps: those either config reads (None: log_claims is off)."""
+        from jwtgate.policy.decision import decision_claim_paths
+
+        if not self.settings.log_claims:
+            return None
+        paths = decision_claim_paths(policy) + (decision_claim_paths(shadow) if shadow is not None else ())
+        return tuple(dict.fromkeys(paths))
 
     def _http_client(self, policy: Policy) -> httpx.AsyncClient:
         import httpx
@@ -165,11 +183,12 @@ def build_state(opts: ServeOptions, env: Mapping[str, str], access_stream: TextI
     builder = GateBuilder(opts, env, settings, metrics)
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
                               read_timeout=settings.upstream_timeout)
-    holder = GateHolder(builder.build(policy))
+    shadow, shadow_warnings = builder.load_shadow()
+    holder = GateHolder(builder.build(policy, shadow))
     state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream, batch=batch_log),
                      loader=builder.load)
     metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
-    return state, warnings
+    return state, warnings + shadow_warnings
 
 
 def key_cache_age(auth: Any, now: float) -> float:

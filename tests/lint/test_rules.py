@@ -81,6 +81,18 @@ CASES = [
      "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
     ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
      "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
+    ("JG130-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
+     [("JG130", 14, 7)]),
+    ("JG130-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG130", 12, 15)]),
+    ("JG130-twice", "jwtgate:\n  identity:\n    headers: {X-User: sub, x-user: email}\n", [("JG130", 12, 28)]),
+    ("JG130-own-header", "jwtgate:\n  identity:\n    headers: {x-jwtgate-subject: email}\n", [("JG130", 12, 15)]),
+    ("JG130-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG130", 12, 15)]),
+    ("JG130-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
+     "    user_field: email\n", []),
+    ("JG131", "  user_header_name: X-End-User\n", [("JG131", 10, 3)]),
+    ("JG131-owned-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    headers: {x-end-user: sub}\n", []),
+    ("JG131-user-field-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    user_field: sub\n", []),
+    ("JG102-identity-path", "jwtgate:\n  identity:\n    headers: {X-User: 5}\n", [("JG102", 12, 15)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
     ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",
      [("JG302", 7, 3), ("JG304", 11, 10)]),
@@ -211,7 +223,8 @@ def test_every_semantic_rule_is_exercised_here() -> None:
     covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
                                                     "JG306",  # JG306: tests/security/test_weak_secret.py
                                                     "JG307",
-                                                    "JG120"}  # JG120: tests/lint/test_claim_samples.py
+                                                    "JG120",  # JG120: tests/lint/test_claim_samples.py
+                                                    "JG220"}  # JG220: tests/lint/test_entra.py
     assert {r.code for r in SEMANTIC_RULES} <= covered
 
 

@@ -41,6 +41,17 @@ def test_missing_serve_extra_names_the_install_command(monkeypatch: pytest.Monke
     assert "pip install 'jwtgate[serve]'" in result.stderr
 
 
+@pytest.mark.parametrize(("shadow", "message"), [
+    ("sample_configs/broken/types.yaml", "error(s); not starting"),
+    ("missing-shadow.yaml", "missing-shadow.yaml"),
+], ids=["lint-errors", "missing-file"])
+def test_shadow_config_is_linted_like_the_enforced_one(shadow: str, message: str) -> None:
+    result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801", "--shadow-config", shadow])
+    assert result.exit_code == 2
+    assert message in result.stderr and shadow in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_help_says_jwks_replaces_the_issuers_key_sources() -> None:
     result = invoke(["serve", "--help"])
     assert result.exit_code == 0
