@@ -183,6 +183,7 @@ class ServeSettings:
     verified_cache_size: int
     verified_cache_ttl: float
     log_claims: bool
+    reload_interval: float = 0.0  # seconds between checks of the config and key files; 0 = off (SIGHUP only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,8 @@ REASONS: dict[str, str] = {
     "request.encoded_body": "`serve`: a compressed body, which cannot be checked (415)",
     "request.too_large": "`serve`: a body over the size limit (413)",
     "request.bad_length": "`serve`: an invalid `Content-Length` (400)",
+    "request.bad_host": "`serve`: an HTTP/1.1 request without a `Host` header, or with more than one (400)",
+    "request.header_too_large": "`serve`: a header line over 8 KiB, or headers over 32 KiB in all (400, as nginx)",
     "request.method": "`serve`: a method the endpoint does not take, e.g. POST to `/v1/models` (405)",
     "request.no_original_uri": "`serve` forward-auth: neither `X-Original-URI` nor `X-Forwarded-Uri` (403)",
     "model_not_found": "`serve`: `/v1/models/{id}` for a model that does not exist or the caller may not use "

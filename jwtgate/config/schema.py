@@ -187,6 +187,7 @@ SERVE = Schema(
         "shutdown_timeout": Field(NUM, default=30.0),
         "verified_cache_size": Field(INT, default=10_000),
         "verified_cache_ttl": Field(NUM, default=300.0),
+        "reload_interval": Field(NUM, default=0.0),
         "log_claims": Field(BOOL, default=False),
     },
 )

@@ -18,7 +18,16 @@ from typing import Any
 from jwtgate.policy.decision import allowed_models
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import BadRequest, Body, check_path, header, parse_body, path_model, takes_body_model
+from jwtgate.server.inbound import (
+    BadRequest,
+    Body,
+    check_headers,
+    check_path,
+    header,
+    parse_body,
+    path_model,
+    takes_body_model,
+)
 from jwtgate.server.metrics import CONTENT_TYPE
 from jwtgate.server.pipeline import Pipeline
 from jwtgate.server.proxy import Forwarder
@@ -37,6 +46,7 @@ class JwtgateApp:
         self.hide = state.settings.hide_reasons
         self.pipeline = Pipeline(state.settings, state.metrics)
         self.forwarder = Forwarder(state, self.pipeline)
+        self.watcher: asyncio.Future[None] | None = None  # polls the config's files (reload_interval)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -60,6 +70,8 @@ class JwtgateApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.watcher is not None:
+                    self.watcher.cancel()
                 await self.state.upstream.close()
                 gate = self.state.holder.gate
                 if gate.aclose is not None:
@@ -69,6 +81,8 @@ class JwtgateApp:
 
     async def startup(self) -> None:
         await self.state.upstream.start()
+        if self.state.settings.reload_interval > 0:
+            self.watcher = asyncio.ensure_future(reload.watch(self.state, self.state.settings.reload_interval))
         if self.state.install_sighup and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
@@ -82,6 +96,7 @@ class JwtgateApp:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = Ctx(scope["method"], scope["path"], time.perf_counter())
         try:
+            check_headers(scope["headers"], scope["http_version"])
             await self.dispatch(scope, receive, send, ctx)
         except Refusal as refusal:
             await self.refuse(send, refusal, ctx, reason_header=forward_auth.is_verify(scope["path"]))

@@ -43,6 +43,44 @@ class Body:
     parsed: dict[str, object] | None = None
 
 
+MAX_HEADER_LINE = 8 * 1024  # nginx's large_client_header_buffers (4 x 8k): one header line, and all of them
+MAX_HEADERS = 32 * 1024
+# Bounded by the token cap instead (token.too_large, 401), and never forwarded upstream.
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+
+
+def check_headers(headers: list[tuple[bytes, bytes]], http_version: str) -> None:
+    """RFC 9112 rules the HTTP parser leaves to the server: exactly one Host (HTTP/1.1), bounded headers.
+
+    The parser (llhttp) already refuses bad framing: Content-Length with Transfer-Encoding, duplicate
+    or invalid Content-Length, bad chunk sizes, obs-fold.
+    """
+    hosts = size = 0
+    for key, value in headers:
+        size += len(key) + len(value)
+        if key == b"host":
+            hosts += 1
+    if size > MAX_HEADER_LINE:  # else no line can be too long either
+        _check_sizes(headers)
+    if hosts > 1 or (hosts == 0 and http_version != "1.0"):
+        raise BadRequest(400, "request.bad_host", "an HTTP/1.1 request needs exactly one Host header"
+                         if hosts == 0 else "the request has more than one Host header")
+
+
+def _check_sizes(headers: list[tuple[bytes, bytes]]) -> None:
+    size = 0
+    for key, value in headers:
+        if key in CREDENTIAL_HEADERS:
+            continue
+        line = len(key) + len(value)
+        if line > MAX_HEADER_LINE:
+            raise BadRequest(400, "request.header_too_large", f"header {key[:40].decode('latin-1')!r} is longer "
+                             f"than {MAX_HEADER_LINE} bytes")
+        size += line
+    if size > MAX_HEADERS:
+        raise BadRequest(400, "request.header_too_large", f"the request headers are larger than {MAX_HEADERS} bytes")
+
+
 def header(headers: Headers, name: bytes) -> bytes | None:
     """The first value of a (lower-case) header name."""
     for key, value in headers:
@@ -102,10 +140,13 @@ def parse_body(data: bytes, content_type: bytes | None) -> Body:
         return Body(data, "multipart", multipart_field(data, raw_ctype, "model")[0])
     if ctype.startswith("application/x-www-form-urlencoded"):
         return Body(data, "form", _form_model(data))
-    stripped = data.lstrip()
-    if not stripped:
-        return Body(data, "raw", None)
-    if stripped[:1] != b"{":
+    first = data[:1]
+    if first != b"{":  # the usual JSON body starts right away; else look past leading whitespace
+        stripped = data.lstrip()
+        if not stripped:
+            return Body(data, "raw", None)
+        first = stripped[:1]
+    if first != b"{":
         if "json" in ctype:
             raise BadRequest(400, "request.invalid_json", "the request body is not a JSON object")
         return Body(data, "raw", None)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jwtgate.model import Decision, Policy
 from jwtgate.policy.identity import Identity, removed_headers
 from jwtgate.server.context import Ctx
+from jwtgate.server.http_client import ConnectFailed, Response, Timeout, UpstreamError
 from jwtgate.server.inbound import Body, rewrite_model, rewrite_path_model, user_field
 from jwtgate.server.pipeline import Pipeline
 from jwtgate.server.responses import Refusal
@@ -17,10 +18,6 @@ from jwtgate.server.state import AppState, Gate
 from jwtgate.server.types import Receive, Scope, Send
 from jwtgate.server.upstream import Target, blocked_headers, forward_headers, response_headers, target_url
 
-if TYPE_CHECKING:
-    import aiohttp
-
-SKIP_AUTO_HEADERS = ("User-Agent", "Accept-Encoding", "Content-Type")
 BUFFER_LIMIT = 256 * 1024  # a non-streaming reply up to this size is read whole and sent in one message
 WATCH_AFTER = 0.05  # seconds before a request's client-disconnect watcher starts
 
@@ -29,14 +26,9 @@ class Forwarder:
     """Sends allowed requests upstream and relays the replies."""
 
     def __init__(self, state: AppState, pipeline: Pipeline) -> None:
-        import aiohttp
-
         self.state, self.pipeline = state, pipeline
         s = state.settings
         self.blocked = blocked_headers((s.subject_header, s.role_header))
-        self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError, aiohttp.ServerTimeoutError)
-        self.client_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
-        self.connect_errors: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,)
         self._blocked_for: tuple[Policy | None, frozenset[bytes]] = (None, self.blocked)
 
     def blocked_for(self, policy: Policy) -> frozenset[bytes]:
@@ -81,19 +73,17 @@ class Forwarder:
     async def relay(self, send: Send, method: str, url: str, headers: list[tuple[str, str]], data: bytes,
                     ctx: Ctx) -> None:
         """Send upstream; map failures before the reply starts to 502/504; relay the reply as it comes."""
-        session = self.state.upstream.session
         t0 = time.perf_counter()
         try:
-            async with session.request(method, url, headers=headers, data=data or None, allow_redirects=False,
-                                       skip_auto_headers=SKIP_AUTO_HEADERS) as resp:
+            async with self.state.upstream.request(method, url, headers, data) as resp:
                 self.state.metrics.upstream_latency.observe(time.perf_counter() - t0)
                 await self._relay_response(send, resp, ctx)
-        except self.timeout_errors:
+        except Timeout:
             self._upstream_failed(ctx, 504, "upstream.timeout", "the upstream did not answer in time")
-        except self.connect_errors as exc:
+        except ConnectFailed as exc:
             self._upstream_failed(ctx, 502, "upstream.unreachable", f"cannot connect to the upstream ({exc})")
-        except self.client_errors as exc:
-            self._upstream_failed(ctx, 502, "upstream.reset", f"the upstream connection failed ({exc!r})")
+        except UpstreamError as exc:
+            self._upstream_failed(ctx, 502, "upstream.reset", f"the upstream connection failed ({exc})")
 
     def _upstream_failed(self, ctx: Ctx, status: int, code: str, message: str) -> None:
         self.state.metrics.upstream_errors.labels(code).inc()
@@ -102,9 +92,9 @@ class Forwarder:
         ctx.reason = code  # the reply had started: end the connection so the client sees it was cut short
         self.state.events.warning("upstream failed mid-reply: %s", message)
 
-    async def _relay_response(self, send: Send, resp: aiohttp.ClientResponse, ctx: Ctx) -> None:
+    async def _relay_response(self, send: Send, resp: Response, ctx: Ctx) -> None:
         ctx.upstream_status = ctx.status = resp.status
-        headers = response_headers(resp.raw_headers)
+        headers = response_headers(resp.headers)
         length = resp.content_length
         stream = length is None or length > BUFFER_LIMIT or resp.content_type == "text/event-stream"
         if not stream:
@@ -116,7 +106,7 @@ class Forwarder:
             return
         ctx.started = True
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
-        async for chunk in resp.content.iter_any():
+        async for chunk in resp.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         ctx.complete = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})

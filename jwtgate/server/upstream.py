@@ -1,4 +1,4 @@
-"""Where a request goes and with which headers; one pooled aiohttp ClientSession sends it.
+"""Where a request goes and with which headers; one pooled client (``http_client``) sends it.
 
 ``build_targets`` turns ``model_list`` into a forwarding table once per loaded config: a model with
 ``litellm_params.api_base`` goes there (its ``model`` rewritten to ``litellm_params.model`` less an
@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from jwtgate.config.env import resolve_env
 from jwtgate.model import Policy
 from jwtgate.policy import identity
-
-if TYPE_CHECKING:
-    import aiohttp
+from jwtgate.server.http_client import HttpClient
 
 # LiteLLM provider prefixes whose API is OpenAI's, so the request can be sent to api_base as it is.
 OPENAI_COMPATIBLE = frozenset({
@@ -129,7 +126,7 @@ RESPONSE_DROP = (HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
 def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Upstream response headers less hop-by-hop ones, ``date`` and ``server`` (the server sets its own).
 
-    ``content-length`` is kept: the body is relayed byte for byte (aiohttp does not decompress it).
+    ``content-length`` is kept: the body is relayed byte for byte (the client does not decompress it).
     """
     out = [(k, v) for k, v in ((k.lower(), v) for k, v in raw) if k not in RESPONSE_DROP]
     if any(k == b"connection" for k, _ in out):
@@ -138,34 +135,8 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, by
     return out
 
 
-class UpstreamClient:
-    """One pooled aiohttp ClientSession for the life of the server (created inside the running loop)."""
-
-    def __init__(self, *, connect_timeout: float, read_timeout: float, pool_size: int = 0) -> None:
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
+class UpstreamClient(HttpClient):
+    """The one pooled upstream client (``http_client.HttpClient``) for the life of the server."""
 
     async def start(self) -> None:
-        self._open()
-
-    def _open(self) -> aiohttp.ClientSession:
-        import aiohttp
-
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=self.read_timeout)
-            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                                  cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The session, opened on first use when no lifespan startup ran (in-process tests)."""
-        return self._session if self._session is not None else self._open()
+        """Nothing to open ahead: connections are made on first use, inside the running loop."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jwtgate.errors import KeySourceError, UsageError
+from jwtgate.errors import JwtgateError, KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
 from jwtgate.server.metrics import Metrics
 from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
@@ -42,6 +42,9 @@ class ServeOptions:
     shadow_config: str | None = None
 
 
+MIN_RELOAD_INTERVAL, MAX_RELOAD_INTERVAL = 0.1, 3600.0
+
+
 def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
     """Flags override the file; the file overrides the defaults. Bad values are usage errors."""
     flags: dict[str, Any] = {"upstream": opts.upstream, "host": opts.host, "port": opts.port, "workers": opts.workers,
@@ -53,6 +56,9 @@ def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
         raise UsageError(f"workers must be at least 1, not {settings.workers}")
     if settings.upstream is not None:
         check_url(settings.upstream, "--upstream")
+    if settings.reload_interval != 0 and not MIN_RELOAD_INTERVAL <= settings.reload_interval <= MAX_RELOAD_INTERVAL:
+        raise UsageError(f"jwtgate.serve.reload_interval {settings.reload_interval:g} is out of range",
+                         hint=f"use 0 (off) or {MIN_RELOAD_INTERVAL:g}-{MAX_RELOAD_INTERVAL:g} seconds")
     return settings
 
 
@@ -131,6 +137,7 @@ class GateBuilder:
                              cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
         targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
         return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose,
+                    files=config_files(policy, self.opts.config, self.opts.jwks),
                     shadow=shadow,
                     log_paths=self._log_paths(policy, shadow))
 
@@ -153,6 +160,23 @@ class GateBuilder:
 
         timeout = httpx.Timeout(policy.settings.fetch_timeout)
         return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [on_response]}, trust_env=True)
+
+
+def config_files(policy: Policy, config: str, extra_sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The config file and every key file it (or ``--jwks``) names: what a reload re-reads."""
+    from jwtgate.keys.sources import sources_for_policy
+
+    keys = [s.source for s in sources_for_policy(policy, extra_sources) if _is_file(s.source)]
+    return (config, *dict.fromkeys(keys))
+
+
+def _is_file(source: str) -> bool:
+    from jwtgate.keys.sources import source_kind
+
+    try:
+        return source_kind(source) == "file"
+    except JwtgateError:  # an unsupported scheme: lint has refused the config already
+        return False
 
 
 async def keys_ready(auth: Authenticator) -> bool:
