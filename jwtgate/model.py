@@ -59,7 +59,7 @@ class Request:
     """What the caller asks for: a model (or none) on a route."""
 
     model: str | None = None
-    route: str = "/v1/chat/completions"
+    route: str = "/v1/chat/completions"  # policy.routes.DEFAULT_ROUTE (a leaf imports nothing; a test keeps them equal)
     model_expected: bool = False  # a model call (its body should name a model), as serve sees POST /v1/chat/...
 
 

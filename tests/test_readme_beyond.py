@@ -8,9 +8,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 README = Path("README.md").read_text(encoding="utf-8")
 SECTIONS = ("Verified identity for the upstream", "Shadow decisions and replay", "Entra ID group overage")
@@ -33,7 +32,7 @@ def test_section_example_prints_what_the_readme_shows(command: str, shown: str, 
     argv = shlex.split(command)[1:]
     if argv[0] == "check-token":
         argv += ["--offline", "--cache-dir", str(tmp_path)]
-    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+    result = invoke(argv)
     assert result.exit_code in (0, 1), result.output
     assert result.stdout.endswith(shown), f"README output of '{command}' is out of date:\n{result.stdout}"
 

@@ -15,7 +15,9 @@ STR_OR_LIST = "string or list of strings"
 MAPPING = "mapping"
 ANY = "any"
 
-RBAC_ROLES = ("proxy_admin", "team", "internal_user")
+# The gateway roles (LiteLLM's RBAC roles): the only place their names are spelled.
+PROXY_ADMIN, TEAM, INTERNAL_USER = "proxy_admin", "team", "internal_user"
+RBAC_ROLES = (PROXY_ADMIN, TEAM, INTERNAL_USER)
 LITELLM_USER_ROLES = (
     "proxy_admin",
     "proxy_admin_viewer",
@@ -238,6 +240,11 @@ JWTGATE = Schema(
         "lint": Field(MAPPING, items=LINT),
     },
 )
+
+def default(schema: Schema, key: str) -> Any:
+    """The default of ``key`` in ``schema``, for code that needs one without a loaded config."""
+    return schema.fields[key].default
+
 
 MODEL_ENTRY = Schema(
     "model_list entry",

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jwtgate.config.schema import INTERNAL_USER, PROXY_ADMIN, TEAM
 from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Request, Step, StepStatus
 from jwtgate.policy import routes
 from jwtgate.policy.claims import as_string_list, litellm_lookup_path, lookup, path_stop, split_path
 
-PROXY_ADMIN, TEAM, INTERNAL_USER = "proxy_admin", "team", "internal_user"
 # Routes a non-admin caller reaches without a JWT-level route list (LiteLLM's common_checks).
 NON_ADMIN_ROUTES = ("llm_api_routes", "info_routes")
 
@@ -384,4 +384,4 @@ def _check_identity(policy: Policy, claims: Mapping[str, Any], role: _Role, iden
 def allowed_models(policy: Policy, claims: Mapping[str, Any]) -> tuple[str, ...]:
     """The ``model_list`` names this caller may use (for ``/v1/models``), each through decide()."""
     names = dict.fromkeys(policy.model_names)
-    return tuple(n for n in names if decide(policy, claims, Request(n, "/v1/chat/completions")).allowed)
+    return tuple(n for n in names if decide(policy, claims, Request(n, routes.DEFAULT_ROUTE)).allowed)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+DEFAULT_ROUTE = "/v1/chat/completions"  # the route a command checks when none is given
+
 _V1 = ("chat/completions", "completions", "embeddings", "images/generations", "images/edits",
        "audio/transcriptions", "audio/speech", "moderations", "batches", "batches/{batch_id}",
        "batches/{batch_id}/cancel", "files", "files/{file_id}", "files/{file_id}/content", "fine_tuning/jobs",
@@ -111,3 +113,21 @@ def _template_matches(template: str, path: str) -> bool:
 def allowed(entries: tuple[str, ...], path: str) -> bool:
     """True when any entry admits the path."""
     return any(matches_entry(e, path) for e in entries)
+
+
+def not_admitted(entries: tuple[str, ...], group: str) -> tuple[str, ...]:
+    """The routes of ``group`` that ``entries`` do not admit (a template stands for the paths it matches)."""
+    return tuple(t for t in GROUPS[group] if not allowed(entries, t))
+
+
+# The routes that call a model (chat, completions, responses, messages, generateContent).
+MODEL_CALL_ROUTES = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+                     "/v1/responses", "/responses", "/openai/v1/responses", "/v1/messages",
+                     "/engines/{model}/chat/completions", "/openai/deployments/{model}/chat/completions",
+                     "/v1beta/models/{model_name:path}:generateContent")
+
+
+def admits_any(entries: tuple[str, ...], templates: tuple[str, ...]) -> bool:
+    """True when ``entries`` admit at least one of the route templates."""
+    return any(allowed(entries, t) for t in templates)
+

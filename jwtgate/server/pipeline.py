@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from jwtgate.check import decide_token
 from jwtgate.errors import JwtgateError
 from jwtgate.model import Decision, Policy, Request, ServeSettings, VerifiedToken
-from jwtgate.policy.decision import decide
 from jwtgate.policy.identity import NO_IDENTITY, Identity, identity_for
 from jwtgate.server import shadow
 from jwtgate.server.context import Ctx
@@ -65,7 +65,7 @@ class Pipeline:
         key = (auth[0], model, route, needs_model)
         decision = gate.decisions.get(key)
         if decision is None:
-            decision = decide(gate.policy, auth[1].claims, Request(model, route, needs_model))
+            decision = decide_token(gate.policy, auth[1], Request(model, route, needs_model))
             gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
         if gate.shadow is not None or gate.log_paths is not None:

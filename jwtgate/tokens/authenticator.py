@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.config import schema as S
 from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
@@ -128,7 +129,8 @@ class Authenticator:
 
     def __init__(self, policy: Policy, store: KeyStore, *, extra_sources: Sequence[str] = (),
                  clock: Callable[[], float] = time.time, leeway: float | None = None,
-                 cache_size: int = 10_000, cache_ttl: float = 300.0) -> None:
+                 cache_size: int = S.default(S.SERVE, "verified_cache_size"),
+                 cache_ttl: float = S.default(S.SERVE, "verified_cache_ttl")) -> None:
         from jwtgate.tokens.verify import VerifiedCache
 
         self.policy = policy

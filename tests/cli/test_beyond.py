@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.keys.jwk import public_jwk
-from tests.tokenkit import AUD, ISS, mint, private_key
+from tests.kit.cli import invoke
+from tests.kit.keys import private_key
+from tests.kit.tokens import AUD, ISS, mint
 
-runner = CliRunner(env={"COLUMNS": "200"})
 CONFIG = f"""\
 model_list:
   - {{model_name: gpt-4o, litellm_params: {{model: openai/gpt-4o}}}}
@@ -56,7 +55,7 @@ def token(**claims: Any) -> str:
 
 
 def check(files: dict[str, Path], tok: str, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["check-token", tok, "--config", str(files["config"]), "--jwks", str(files["jwks"]),
+    result = invoke(["check-token", tok, "--config", str(files["config"]), "--jwks", str(files["jwks"]),
                                  "--offline", "--cache-dir", str(files["cache"]), "--model", "gpt-4o", *args])
     return result.exit_code, result.stdout
 
@@ -75,7 +74,7 @@ def test_check_token_shows_the_identity_sent_upstream(files: dict[str, Path]) ->
 
 
 def test_explain_token_shows_the_identity_sent_upstream(files: dict[str, Path]) -> None:
-    result = runner.invoke(app, ["explain", "--config", str(files["config"]), "--jwks", str(files["jwks"]),
+    result = invoke(["explain", "--config", str(files["config"]), "--jwks", str(files["jwks"]),
                                  "--model", "gpt-4o", "--token", token(groups=["g-llm"], email="a@x")])
     assert result.exit_code == 0, result.output
     assert "upstream header X-Groups: g-llm\n" in result.stdout
@@ -108,7 +107,7 @@ LOG = record(True, "gpt-4o", ["g-llm"]) * 3 + record(False, "gpt-4o", ["g-none"]
 
 
 def replay(files: dict[str, Path], *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["replay", *args, "--config", str(files["config"])], input=stdin)
+    result = invoke(["replay", *args, "--config", str(files["config"])], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -69,7 +69,10 @@ CASES = [
     # team_alias_jwt_field names a team but grants no role: decide() refuses such tokens (policy.no_role)
     ("JG208-alias-only-ok", "    enforce_rbac: true\n    team_alias_jwt_field: team_alias\n", []),
     ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
-    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n", []),
+    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, mcp_routes]\n", []),
+    # llm_api_routes holds only part of mcp_routes: decide() refuses /v1/mcp/server to such team tokens
+    ("JG209-llm-api-lacks-mcp-server", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n",
+     [("JG209", 10, 5)]),
     ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
      "      models: [gpt-4o]\n", [("JG210", 11, 3)]),
     ("JG210-set-routes", "    enforce_rbac: true\n    admin_allowed_routes: [management_routes]\n"

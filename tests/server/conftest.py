@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jwtgate.server.state import AppState
 from jwtgate.server.wiring import ServeOptions, build_state
+from tests.kit.keys import jwk_of, new_private_key
 
 ISSUER = "https://idp.test"
 AUDIENCE = "jwtgate-tests"
@@ -40,12 +41,11 @@ class Keys:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
-    jwk.update({"kid": KID, "alg": "RS256", "use": "sig"})
+    private = new_private_key("rsa")
+    jwk = jwk_of(private, KID, alg="RS256", use="sig")
     path = tmp_path_factory.mktemp("jwks") / "jwks.json"
     path.write_text(json.dumps({"keys": [jwk]}))
-    return Keys(private, path, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return Keys(private, path, new_private_key("rsa"))
 
 
 # --- a real upstream on loopback --------------------------------------------------------------------

@@ -19,13 +19,12 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
 from jwtgate.errors import UsageError
 from jwtgate.server.state import ConfigRejected
 from jwtgate.server.wiring import ServeOptions, effective_settings, load_checked
+from tests.kit.cli import invoke
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
 DEV = {"roles": ["gw-dev"]}
@@ -42,7 +41,7 @@ def test_flags_override_the_file() -> None:
 def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("model_list: [broken\n")
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config)])
+    result = invoke(["serve", "--config", str(config)])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert re.search(rf"^{re.escape(str(config))}:\d+:\d+: JG001 error: ", result.stderr, re.M)  # lint's format
@@ -66,7 +65,7 @@ def test_the_configs_own_suppressions_apply_at_start(tmp_path: Path) -> None:
 
 def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
     config = write_policy(tmp_path / "c.yaml", "http://127.0.0.1:9", keys.jwks_path)
-    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config), "--port", "0"])
+    result = invoke(["serve", "--config", str(config), "--port", "0"], env=env)
     assert result.exit_code == 2
     assert "no upstream for ['gpt-4o', 'o1-secret']" in result.stderr
 
@@ -74,8 +73,8 @@ def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str,
 def test_an_unset_api_base_variable_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
     config = write_policy(tmp_path / "c.yaml", "os.environ/LLAMA_BASE", keys.jwks_path).read_text()
     (tmp_path / "c.yaml").write_text(config.replace("os.environ/LLAMA_BASE/v1", "os.environ/LLAMA_BASE"))
-    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(
-        app, ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"])
+    argv = ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"]
+    result = invoke(argv, env=env)
     assert result.exit_code == 2
     assert re.search(r"c\.yaml:8:7: JG307 error: .*LLAMA_BASE", result.stderr)
     assert "not starting" in result.stderr

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 from tests.security.served import Served, serve_args
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
@@ -74,9 +73,8 @@ def test_shadow_serve_then_replay_its_log(tmp_path: Path, keys: Keys, upstream: 
     log = tmp_path / "access.log"
     cut = json.dumps(chats[0])
     log.write_text(cut[-30:] + "\n" + "".join(lines) + cut[:50])  # rotated mid-line at the start, truncated at the end
-    runner = CliRunner(env={"COLUMNS": "200"})
-    result = runner.invoke(app, ["replay", str(log), "--config", str(new_config(config, tmp_path / "new2.yaml")),
-                                 "--format", "json", "--fail-on", "widen"])
+    result = invoke(["replay", str(log), "--config", str(new_config(config, tmp_path / "new2.yaml")),
+                     "--format", "json", "--fail-on", "widen"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert (report["replayed"], report["unreadable"], report["undecided"]) == (6, 2, 2)
@@ -87,6 +85,6 @@ def test_shadow_serve_then_replay_its_log(tmp_path: Path, keys: Keys, upstream: 
         ("allowed -> denied", "gpt-4o"): (3, "internal_user", ["policy.model_not_allowed"], ["allowed"]),
         ("denied -> allowed", "o1-secret"): (1, "internal_user", ["allowed"], ["policy.model_not_allowed"]),
     }
-    same = runner.invoke(app, ["replay", str(log), "--config", str(config), "--fail-on", "any"])
+    same = invoke(["replay", str(log), "--config", str(config), "--fail-on", "any"])
     assert same.exit_code == 0, same.output
     assert "no decision would change" in same.stdout
