@@ -59,7 +59,7 @@ class Request:
     """What the caller asks for: a model (or none) on a route."""
 
     model: str | None = None
-    route: str = "/v1/chat/completions"
+    route: str = "/v1/chat/completions"  # policy.routes.DEFAULT_ROUTE (a leaf imports nothing; a test keeps them equal)
     model_expected: bool = False  # a model call (its body should name a model), as serve sees POST /v1/chat/...
 
 
@@ -168,7 +168,9 @@ class JwtAuth:
 class ServeSettings:
     """``jwtgate.serve``: how the gateway listens and forwards."""
 
+    mode: str
     upstream: str | None
+    upstream_keys: dict[str, str]  # gateway role -> its upstream credential (resolved)
     upstream_key_env: str | None
     host: str
     port: int
@@ -182,6 +184,17 @@ class ServeSettings:
     shutdown_timeout: float
     verified_cache_size: int
     verified_cache_ttl: float
+    log_claims: bool
+    reload_interval: float = 0.0  # seconds between checks of the config and key files; 0 = off (SIGHUP only)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """``jwtgate.identity``: headers set from verified claims, and the claim that replaces the body's ``user``."""
+
+    headers: tuple[tuple[str, str], ...]
+    user_field: str | None
+    litellm_user_header: str | None  # general_settings.user_header_name: LiteLLM reads the end user there
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,7 @@ class Settings:
     jwks: tuple[str, ...]
     insecure_skip_audience: bool
     serve: ServeSettings
+    identity: IdentitySettings
     lint_ignore: tuple[str, ...] = ()
     lint_severity: dict[str, Any] = field(default_factory=dict)  # code -> level or {level, reason} (plain)
 

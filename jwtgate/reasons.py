@@ -41,6 +41,9 @@ REASONS: dict[str, str] = {
     "claims.scope_type": "the `scope` claim is neither a string nor a list (LiteLLM fails the request)",
     "claims.unreadable": "a claim LiteLLM cannot read (a number as roles, a nested list as team ids, a "
                          "non-string email): LiteLLM fails the request, jwtgate denies it",
+    "claims.overage": "a claim the config reads (e.g. `groups`) was left out by the identity provider: Entra ID "
+                      "group overage (`_claim_names`/`_claim_sources`, or `hasgroups: true`); use app roles or "
+                      "group filtering",
     # --- key sources -------------------------------------------------------------------------------------
     "jwks.unavailable": "the key source failed and no last-good set is inside the stale window (fail closed; "
                         "`serve` answers 503)",
@@ -63,8 +66,13 @@ REASONS: dict[str, str] = {
     "policy.email_domain": "`user_allowed_email_domain` is set and the token's email is not in it",
     "policy.model_required": "`serve`: a model call names no model, and the caller may use only some models",
     "policy.denied": "`serve --hide-reasons`: what a caller sees instead of the `policy.*` detail",
+    "policy.upstream_scope": "`serve`: a route the upstream answers for the credential it is sent with (info, "
+                             "health, key/user/team, spend, management) called by a role with no own upstream key "
+                             "(`jwtgate.serve.upstream_keys`); only proxy_admin may use the shared one (403)",
     "policy.identity_invalid": "`serve`: the verified subject or role cannot be sent upstream in an identity "
                                "header (control characters)",
+    "policy.identity_missing": "`serve`: `jwtgate.identity.user_field` is set and the token has no usable value "
+                               "for it, so the request's end user cannot be set",
     # --- the request (serve, before any decision) --------------------------------------------------------
     "request.bad_path": "`serve`: a path with empty, `.` or `..` segments (400)",
     "request.invalid_json": "`serve`: a JSON body that is not valid JSON or not an object (400)",
@@ -75,6 +83,8 @@ REASONS: dict[str, str] = {
     "request.encoded_body": "`serve`: a compressed body, which cannot be checked (415)",
     "request.too_large": "`serve`: a body over the size limit (413)",
     "request.bad_length": "`serve`: an invalid `Content-Length` (400)",
+    "request.bad_host": "`serve`: an HTTP/1.1 request without a `Host` header, or with more than one (400)",
+    "request.header_too_large": "`serve`: a header line over 8 KiB, or headers over 32 KiB in all (400, as nginx)",
     "request.method": "`serve`: a method the endpoint does not take, e.g. POST to `/v1/models` (405)",
     "request.no_original_uri": "`serve` forward-auth: neither `X-Original-URI` nor `X-Forwarded-Uri` (403)",
     "model_not_found": "`serve`: `/v1/models/{id}` for a model that does not exist or the caller may not use "

@@ -42,6 +42,26 @@ def relative(ts: float, now: float) -> str:
     return f"in {_amount(delta)}" if delta > 0 else f"{_amount(delta)} ago"
 
 
+def duration(seconds: float) -> str:
+    """A length of time as '3 s', '7 min', '2 h 5 min', '3 d' (the sign is dropped)."""
+    s = abs(int(seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172800:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d"
+
+
+def exact_seconds(value: float) -> str:
+    """Whole seconds (tenths only under 10 s), with hours or days when large: '72 s', '9000 s (~2.5 h)'."""
+    text = f"{round(value)} s" if abs(value) >= 10 or abs(value - round(value)) < 0.05 else f"{value:.1f} s"
+    if abs(value) < 7200:
+        return text
+    return f"{text} (~{value / 3600:.1f} h)" if abs(value) < 172_800 else f"{text} (~{value / 86400:.1f} d)"
+
+
 def is_number(value: Any) -> bool:
     """A JSON number that is not a boolean."""
     return isinstance(value, int | float) and not isinstance(value, bool)

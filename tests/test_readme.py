@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
 from jwtgate.lint.registry import rules_table
 from jwtgate.reasons import REASONS, reasons_table
+from tests.kit.cli import invoke
 
 README = Path("README.md").read_text(encoding="utf-8")
 
@@ -45,7 +45,7 @@ def test_readme_starts_with_exactly_the_two_commands() -> None:
 def test_readme_first_command_runs_and_allows() -> None:
     cmd = _blocks(README, "bash")[0].strip().split(" && ", 1)[1].split()
     assert cmd[0] == "jwtgate"
-    result = CliRunner().invoke(app, cmd[1:], env={"COLUMNS": "200"})
+    result = invoke(cmd[1:])
     assert result.exit_code == 0, result.output
     assert result.stdout.rstrip().endswith("ALLOWED")
     transcript = _blocks(README, "text")[0]
@@ -80,7 +80,7 @@ def test_readme_policy_test_example_passes(block: str, tmp_path: Path) -> None:
     config = Path("sample_configs/keycloak.yaml").resolve()
     example = tmp_path / "example.yaml"
     example.write_text(block.replace("../keycloak.yaml", str(config)), encoding="utf-8")
-    result = CliRunner().invoke(app, ["test", str(example)], env={"COLUMNS": "200"})
+    result = invoke(["test", str(example)])
     assert result.exit_code == 0, result.output
     assert "2 passed, 0 failed" in result.stdout
 
@@ -121,7 +121,7 @@ def _lint_blocks() -> list[str]:
                                      if "jwtgate lint " in line and not line.lstrip().startswith("#")])
 def test_readme_ci_recipe_commands_run(command: str) -> None:
     args = command.replace("config.yaml", "sample_configs/broken/unknown-model.yaml").split()
-    result = CliRunner().invoke(app, ["lint", *args], env={"COLUMNS": "200"})
+    result = invoke(["lint", *args])
     assert result.exit_code == 1, result.output
     parsed = json.loads(result.stdout)
     assert parsed["runs"][0]["results"] if isinstance(parsed, dict) else parsed
@@ -133,8 +133,8 @@ def test_readme_suppression_and_settings_examples_are_accepted() -> None:
     broken = Path("sample_configs/broken/rbac-flag.yaml").read_text(encoding="utf-8")
     text = broken.replace("  role_permissions:\n", comment.split("general_settings:\n", 1)[1]) + dedent(settings)
     assert load_policy(text, "x.yaml", {}).settings.lint_severity["JG302"]["reason"]
-    result = CliRunner().invoke(app, ["lint", "-", "--format", "json", "--now", "2027-01-01"], input=text,
-                                env={"COLUMNS": "200", "JWT_AUDIENCE": "", "JWT_ISSUER": ""})
+    result = invoke(["lint", "-", "--format", "json", "--now", "2027-01-01"], input=text,
+                    env={"JWT_AUDIENCE": "", "JWT_ISSUER": ""})
     doc = json.loads(result.stdout)
     assert [s["code"] for s in doc["suppressed"]] == ["JG201"]
     assert {f["code"] for f in doc["findings"]} == {"JG202"}
@@ -143,8 +143,7 @@ def test_readme_suppression_and_settings_examples_are_accepted() -> None:
 @pytest.mark.parametrize(("command", "transcript"), re.findall(
     r"```bash\n(jwtgate lint [^\n]+)\n```\n\n```text\n(.*?)```", _section("Lint rules"), flags=re.S))
 def test_readme_lint_transcripts_are_real(command: str, transcript: str) -> None:
-    result = CliRunner().invoke(app, command.split()[1:], env={"COLUMNS": "200", "JWT_AUDIENCE": "",
-                                                               "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""})
+    result = invoke(command.split()[1:], env={"JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""})
     assert result.exit_code == 1
     assert result.stdout == transcript
 

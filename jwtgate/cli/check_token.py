@@ -4,88 +4,53 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from jwtgate.cli.decode import TOKEN_HELP
-from jwtgate.cli.options import check_format, dump_json
+from jwtgate.cli.options import check_format, dump_json, load_config
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
-    from jwtgate.model import Decision, Policy, Request
-    from jwtgate.tokens.authenticator import AuthTrace
-
-DEFAULT_ROUTE = "/v1/chat/completions"
+    from jwtgate.check import TokenCheck
+    from jwtgate.model import Policy, Request
 
 
-def run_check(policy: Policy, token: str, request: Request, *, sources: list[str], now: float | None,
-              leeway: float | None, cache_dir: Path | None, offline: bool) -> tuple[AuthTrace, Decision | None]:
-    """Authenticator.trace, then decide() on the verified claims (no decision for a refused token).
+def run_check(policy: Policy, token: str, request: Request, *, sources: Sequence[str] = (), now: float | None = None,
+              leeway: float | None = None, cache_dir: Path | None = None, offline: bool = False) -> TokenCheck:
+    """``jwtgate.check.check_token`` with the CLI's key store: check-token, explain --token, test token cases.
 
     Keys come from the on-disk cache (``cache_dir``, else ``$JWTGATE_CACHE_DIR`` or the XDG cache dir),
-    fetched when missing unless ``offline``; store warnings go to stderr. An error whose exit code is 2
-    (a key file that cannot be read, a usage error) is raised, not turned into a denial.
+    fetched when missing unless ``offline``; store warnings go to stderr.
     """
+    from jwtgate.check import check_token as check
     from jwtgate.keys.disk_cache import default_cache_dir
     from jwtgate.keys.store import KeyStore, KeyStoreOptions
-    from jwtgate.policy.decision import decide
-    from jwtgate.tokens.authenticator import Authenticator
 
     directory = cache_dir if cache_dir is not None else default_cache_dir(os.environ, Path.home())
     with KeyStore(clock=time.time, cache_dir=directory, options=KeyStoreOptions.from_policy(policy),
                   offline=offline) as store:
-        trace = Authenticator(policy, store, extra_sources=sources, leeway=leeway).trace(token, now=now)
-    for warning in store.warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    if trace.error is not None and trace.error.exit_code == 2:
-        raise trace.error
-    if trace.verified is None:
-        return trace, None
-    return trace, decide(policy, trace.verified.claims, request)
+        try:
+            return check(policy, store, token, request, extra_sources=sources, now=now, leeway=leeway)
+        finally:
+            for warning in store.warnings:
+                typer.echo(f"warning: {warning}", err=True)
 
 
-def trace_json(trace: AuthTrace, decision: Decision | None, request: Request, now: float | None,
-               token: str | None = None) -> dict[str, Any]:
-    """The check-token JSON document (see ``render.decision.decision_to_json``).
+def print_check(check: TokenCheck, fmt: str, now: float | None = None) -> int:
+    """The trace (text) or the document (json) of a check; the exit code: 0 allowed, 1 denied or refused."""
+    if fmt == "json":
+        from jwtgate.render.decision import check_to_json
 
-    ``header`` and ``fingerprint`` are filled whenever the token parsed, even if it was then refused.
-    """
-    from jwtgate.policy.litellm_differences import LITELLM_VERSION
-    from jwtgate.render.decision import decision_to_json
+        dump_json(check_to_json(check, now))
+    else:
+        from jwtgate.render.decision import render_check_text, stdout_console
 
-    verified = trace.verified
-    steps = (*trace.steps, *(decision.steps if decision else ()))
-    header, fingerprint = _parsed(trace, token)
-    extra = {"header": header, "fingerprint": fingerprint, "now": now, "litellm_version": LITELLM_VERSION}
-    return decision_to_json(decision, steps=steps, verified=verified is not None,
-                            claims=verified.claims if verified else None, error=trace.error, request=request,
-                            extra=extra)
-
-
-def _parsed(trace: AuthTrace, token: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    """The header and fingerprint of a token that parsed (the "token" step), else (None, None)."""
-    from jwtgate.tokens.compact import fingerprint
-
-    if trace.verified is not None:
-        return dict(trace.verified.header), trace.verified.fingerprint
-    step = next((s for s in trace.steps if s.name == "token" and s.status == "ok"), None)
-    if step is None or not isinstance(step.data.get("header"), dict):
-        return None, None
-    return dict(step.data["header"]), fingerprint(token) if token is not None else None
-
-
-def render_text(trace: AuthTrace, decision: Decision | None) -> None:
-    """Every step with its mark, the notes, then ALLOWED or DENIED [code] (and the error's hint)."""
-    from jwtgate.render.decision import render_trace_text, render_verdict_text, stdout_console
-
-    out = stdout_console()
-    steps = (*trace.steps, *(decision.steps if decision else ()))
-    render_trace_text(steps, decision.notes if decision else (), out)
-    allowed = trace.error is None and decision is not None and decision.allowed
-    render_verdict_text(allowed, trace.error or (decision.reason if decision else None), out)
-    if trace.error is not None and trace.error.hint:
-        out.print(f"hint: {trace.error.hint}")
+        render_check_text(check, stdout_console())
+    return 0 if check.allowed else 1
 
 
 def check_token(
@@ -110,19 +75,13 @@ def check_token(
     1 denied or invalid token, 2 usage or config error.
     """
     from jwtgate.cli.token_arg import read_token_arg
-    from jwtgate.config.loader import load_policy_file, require_loadable
     from jwtgate.model import Request
     from jwtgate.timefmt import parse_instant
 
     check_format(output, ("text", "json"))
     when = parse_instant(now) if now is not None else None
-    policy = require_loadable(load_policy_file(str(config), os.environ))
+    policy = load_config(str(config))
     request = Request(model=model, route=route)
-    text = read_token_arg(token)
-    trace, decision = run_check(policy, text, request, sources=jwks, now=when, leeway=leeway,
-                                cache_dir=cache_dir, offline=offline)
-    if output == "json":
-        dump_json(trace_json(trace, decision, request, when, text))
-    else:
-        render_text(trace, decision)
-    raise typer.Exit(0 if trace.error is None and decision is not None and decision.allowed else 1)
+    check = run_check(policy, read_token_arg(token), request, sources=jwks, now=when, leeway=leeway,
+                      cache_dir=cache_dir, offline=offline)
+    raise typer.Exit(print_check(check, output, when))

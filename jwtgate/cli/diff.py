@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jwtgate.cli.options import check_format, dump_json, load_config
-from jwtgate.errors import UsageError
+from jwtgate.cli.options import check_fail_on, check_format, emit_change_report, load_config
 
 
 def diff(
@@ -23,12 +22,7 @@ def diff(
     from jwtgate.render import diff as R
 
     check_format(fmt, ("text", "json", "markdown"))
-    if fail_on not in (None, "widen", "any"):
-        raise UsageError(f"--fail-on must be 'widen' or 'any', not '{fail_on}'")
+    check_fail_on(fail_on)
     result = diff_policies(load_config(old), load_config(new))
-    if fmt == "json":
-        dump_json(R.as_json(result))
-    else:
-        typer.echo(R.markdown(result) if fmt == "markdown" else R.text(result), nl=False)
-    failed = (fail_on == "any" and not result.empty) or (fail_on == "widen" and result.widens)
-    raise typer.Exit(1 if failed else 0)
+    emit_change_report(fmt, R.as_json(result), R.text(result), R.markdown(result), empty=result.empty,
+                       widens=result.widens, fail_on=fail_on)

@@ -8,12 +8,10 @@ import typer
 
 from jwtgate.cli.options import check_format, dump_json, load_config, read_claims
 from jwtgate.errors import UsageError
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 if TYPE_CHECKING:
     from jwtgate.model import Policy, Request
-
-DEFAULT_ROUTE = "/v1/chat/completions"
-
 
 def explain(
     config: str = typer.Option(..., "--config", "-c", help="The gateway config (LiteLLM YAML)."),
@@ -62,19 +60,23 @@ def _emit(fmt: str, text: str, data: Any) -> None:
 
 
 def _trace_claims(policy: Policy, claims: dict[str, Any], request: Request, fmt: str) -> int:
-    from jwtgate.policy.decision import decide
-    from jwtgate.render import explain as R
+    """decide() on claims taken as given, printed as check-token prints a token, under a warning line."""
+    from jwtgate.check import check_claims
+    from jwtgate.cli.check_token import print_check
 
-    d = decide(policy, claims, request)
-    label = "UNVERIFIED claims (no signature, expiry or audience checked)"
-    _emit(fmt, R.trace_text(d, request, label), R.trace_json(d, request, verified=False))
-    return 0 if d.allowed else 1
+    if fmt != "json":
+        from jwtgate.render.decision import stdout_console
+
+        stdout_console().print(("UNVERIFIED claims (no signature, expiry or audience checked)", "yellow"))
+    return print_check(check_claims(policy, claims, request), fmt)
 
 
 def _trace_token(policy: Policy, token: str, keys: list[str], request: Request, fmt: str) -> int:
-    from jwtgate.cli.tokentrace import trace_token
+    """The same check, trace and document as ``check-token TOKEN --jwks ...``."""
+    from jwtgate.cli.check_token import print_check, run_check
+    from jwtgate.cli.token_arg import read_token_arg
 
-    return trace_token(policy, token, keys, request, fmt)
+    return print_check(run_check(policy, read_token_arg(token), request, sources=keys), fmt)
 
 
 def _model(policy: Policy, model: str, route: str, fmt: str) -> int:

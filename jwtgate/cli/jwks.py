@@ -83,16 +83,15 @@ def _sources(
     given: list[str] | None, config: str | None, *, need_some: bool
 ) -> tuple[list[KeySource], KeyStoreOptions]:
     """The sources from the arguments and the config, and the cache options (from the config if any)."""
-    import os
 
     from jwtgate.keys.store import KeySource, KeyStoreOptions, sources_for_policy
 
     options = KeyStoreOptions()
     wanted = [KeySource(s) for s in given or ()]
     if config is not None:
-        from jwtgate.config.loader import load_policy_file, require_loadable
+        from jwtgate.cli.options import load_config
 
-        policy = require_loadable(load_policy_file(config, os.environ))
+        policy = load_config(config)
         options = KeyStoreOptions.from_policy(policy)
         wanted = sources_for_policy(policy, given or ())
         if not wanted:

@@ -58,3 +58,20 @@ def read_claims(value: str) -> dict[str, Any]:
 def dump_json(data: Any) -> None:
     """JSON on stdout, never wrapped by rich."""
     typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def check_fail_on(fail_on: str | None) -> None:
+    """``--fail-on`` of diff and replay: 'widen' or 'any' (exit 2 otherwise)."""
+    if fail_on not in (None, "widen", "any"):
+        raise UsageError(f"--fail-on must be 'widen' or 'any', not '{fail_on}'")
+
+
+def emit_change_report(fmt: str, as_json: Any, text: str, markdown: str, *, empty: bool, widens: bool,
+                       fail_on: str | None) -> None:
+    """Print a diff-style report in ``fmt`` and exit: 1 when the ``--fail-on`` condition is met, else 0."""
+    if fmt == "json":
+        dump_json(as_json)
+    else:
+        typer.echo(markdown if fmt == "markdown" else text, nl=False)
+    failed = (fail_on == "any" and not empty) or (fail_on == "widen" and widens)
+    raise typer.Exit(1 if failed else 0)

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from jwtgate.cli import check_token, decode, diff, explain, jwks, keys, serve, test
+from jwtgate.cli import check_token, decode, diff, explain, jwks, keys, replay, serve, test
 from jwtgate.cli.lint import lint_command
 
 Register = Callable[[typer.Typer, str, Callable[..., Any]], None]
@@ -28,6 +28,7 @@ def register_all(app: typer.Typer, jwks_app: typer.Typer, keys_app: typer.Typer,
     register(app, "explain", explain.explain)
     register(app, "test", test.test)
     register(app, "diff", diff.diff)
+    register(app, "replay", replay.replay)
     # keys / token
     register(keys_app, "generate", keys.keys_generate)
     register(token_app, "mint", keys.token_mint)

@@ -11,9 +11,7 @@ from jwtgate.cli.options import check_format, dump_json, load_config
 from jwtgate.errors import UsageError
 
 if TYPE_CHECKING:
-    from jwtgate.model import Policy
-
-if TYPE_CHECKING:
+    from jwtgate.model import Decision, Policy, Request
     from jwtgate.policy.cases import TokenDecider
 
 
@@ -81,6 +79,10 @@ def parse_percent(text: str) -> float:
 
 
 def _token_decider() -> TokenDecider:
-    from jwtgate.cli.tokentrace import token_case_decider
+    """Token cases: the same check as check-token, the file's ``jwks:`` as the key source."""
+    from jwtgate.cli.check_token import run_check
 
-    return token_case_decider
+    def decide_case(policy: Policy, token: str, keys: str | None, request: Request, now: float | None) -> Decision:
+        return run_check(policy, token, request, sources=[keys] if keys else [], now=now).decision
+
+    return decide_case

@@ -16,6 +16,7 @@ from jwtgate.config.yaml_text import did_you_mean, kind_of, parse_yaml, plain, r
 from jwtgate.errors import ConfigError
 from jwtgate.model import (
     Finding,
+    IdentitySettings,
     IssuerConfig,
     JwtAuth,
     Location,
@@ -89,6 +90,7 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
     jwt_raw = _walk_mapping(ctx, general, "litellm_jwtauth", S.LITELLM_JWTAUTH,
                             "general_settings.litellm_jwtauth")
     jg_raw = _walk_mapping(ctx, top, "jwtgate", S.JWTGATE, "jwtgate")
+    _check_identity_paths(ctx, (jg_raw.get("identity") or {}).get("headers") or {})
     return Policy(
         file=file,
         enable_jwt_auth=_scalar(ctx, general, "enable_jwt_auth", S.Field(S.BOOL, False), "general_settings"),
@@ -96,7 +98,8 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
         role_permissions=_build_role_permissions(ctx, general),
         general_enforce_rbac=_truthy(ctx, general, "enforce_rbac", "general_settings"),
         models=_build_models(ctx, top),
-        settings=_build_settings(jg_raw),
+        settings=_build_settings(jg_raw, _scalar(ctx, general, "user_header_name", S.Field(S.STR),
+                                                 "general_settings")),
         public_key_urls=tuple(u.strip() for u in env.get("JWT_PUBLIC_KEY_URL", "").split(",") if u.strip()),
         env_audience=env.get("JWT_AUDIENCE") or None,
         env_issuer=env.get("JWT_ISSUER") or None,
@@ -445,11 +448,12 @@ def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
     )
 
 
-def _build_settings(raw: dict[str, Any]) -> Settings:
+def _build_settings(raw: dict[str, Any], litellm_user_header: str | None) -> Settings:
     serve = raw.get("serve") or {}
     lint = raw.get("lint") or {}
     serve_defaults = {name: spec.default for name, spec in S.SERVE.fields.items()}
     sv = {**serve_defaults, **{k: v for k, v in serve.items() if k in serve_defaults and v is not None}}
+    sv["upstream_keys"] = {role: key for role, key in (sv["upstream_keys"] or {}).items() if key}
     return Settings(
         leeway=float(raw["leeway"]),
         require=tuple(raw["require"]),
@@ -463,9 +467,27 @@ def _build_settings(raw: dict[str, Any]) -> Settings:
         jwks=tuple(raw["jwks"] or ()),
         insecure_skip_audience=bool(raw["insecure_skip_audience"]),
         serve=ServeSettings(**sv),
+        identity=_build_identity(raw.get("identity") or {}, litellm_user_header),
         lint_ignore=tuple(lint.get("ignore") or ()),
         lint_severity=plain(dict(lint.get("severity") or {})),
     )
+
+
+def _check_identity_paths(ctx: _Ctx, headers: dict[str, Any]) -> None:
+    for name, path in headers.items():
+        if not isinstance(path, str) or not path:
+            full = f"jwtgate.identity.headers.{name}"
+            ctx.add("JG102", "error", f"'{full}' must be a claim path (a string), not a {kind_of(path)}",
+                    ctx.locations.get(full, Location(ctx.file, 1, 1)), f"write e.g. '{name}: sub'")
+
+
+def _build_identity(raw: dict[str, Any], litellm_user_header: str | None) -> IdentitySettings:
+    """Header names and claim paths as written (lint JG130 reports bad names), and LiteLLM's end-user header."""
+    headers = raw.get("headers") or {}
+    pairs = tuple((str(name), path) for name, path in headers.items() if isinstance(path, str) and path)
+    user_field = raw.get("user_field")
+    return IdentitySettings(pairs, user_field if isinstance(user_field, str) and user_field else None,
+                            litellm_user_header.strip() or None if isinstance(litellm_user_header, str) else None)
 
 
 def _is_test_file(root: Any) -> bool:

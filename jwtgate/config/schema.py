@@ -15,7 +15,9 @@ STR_OR_LIST = "string or list of strings"
 MAPPING = "mapping"
 ANY = "any"
 
-RBAC_ROLES = ("proxy_admin", "team", "internal_user")
+# The gateway roles (LiteLLM's RBAC roles): the only place their names are spelled.
+PROXY_ADMIN, TEAM, INTERNAL_USER = "proxy_admin", "team", "internal_user"
+RBAC_ROLES = (PROXY_ADMIN, TEAM, INTERNAL_USER)
 LITELLM_USER_ROLES = (
     "proxy_admin",
     "proxy_admin_viewer",
@@ -168,10 +170,18 @@ LITELLM_JWTAUTH = Schema(
     },
 )
 
+SERVE_MODES = ("litellm", "direct")
+UPSTREAM_KEYS = Schema("jwtgate.serve.upstream_keys", {role: Field(STR) for role in RBAC_ROLES})
+
 SERVE = Schema(
     "jwtgate.serve",
     {
+        # litellm: every allowed request goes to `upstream` (a LiteLLM proxy reading the same file), with
+        # the upstream key only; direct: a model with an api_base goes there with its api_key.
+        "mode": Field(STR, default="litellm", choices=SERVE_MODES),
         "upstream": Field(STR),
+        # A LiteLLM key per gateway role (os.environ/NAME), used for that role's requests upstream.
+        "upstream_keys": Field(MAPPING, items=UPSTREAM_KEYS),
         "upstream_key_env": Field(STR),
         "host": Field(STR, default="127.0.0.1"),
         "port": Field(INT, default=4000),
@@ -185,6 +195,17 @@ SERVE = Schema(
         "shutdown_timeout": Field(NUM, default=30.0),
         "verified_cache_size": Field(INT, default=10_000),
         "verified_cache_ttl": Field(NUM, default=300.0),
+        "reload_interval": Field(NUM, default=0.0),
+        "log_claims": Field(BOOL, default=False),
+    },
+)
+
+# jwtgate.identity: what the upstream is told about the verified caller (header name -> claim path).
+IDENTITY = Schema(
+    "jwtgate.identity",
+    {
+        "headers": Field(MAPPING, items=Schema("jwtgate.identity.headers", closed=False)),
+        "user_field": Field(STR),
     },
 )
 
@@ -215,9 +236,15 @@ JWTGATE = Schema(
         "jwks": Field(STR_LIST),
         "insecure_skip_audience": Field(BOOL, default=False),
         "serve": Field(MAPPING, items=SERVE),
+        "identity": Field(MAPPING, items=IDENTITY),
         "lint": Field(MAPPING, items=LINT),
     },
 )
+
+def default(schema: Schema, key: str) -> Any:
+    """The default of ``key`` in ``schema``, for code that needs one without a loaded config."""
+    return schema.fields[key].default
+
 
 MODEL_ENTRY = Schema(
     "model_list entry",

@@ -25,7 +25,7 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.I)
 class FetchLimits:
     """Timeouts (seconds) and the response size cap (bytes)."""
 
-    timeout: float = 5.0
+    timeout: float = 5.0  # the schema's defaults (keys/ does not import config/; tests/config/test_defaults.py)
     connect_timeout: float = 3.0
     max_bytes: int = 1024 * 1024
 

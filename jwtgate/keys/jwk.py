@@ -31,7 +31,7 @@ EC_CURVES: dict[str, tuple[int, str]] = {
     "secp256k1": (32, "ES256K"),
 }
 OKP_CURVES: dict[str, int] = {"Ed25519": 32, "Ed448": 57}
-RSA_ALGS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 # RFC 7638 required members per kty, in lexicographic order.
 THUMBPRINT_MEMBERS: dict[str, tuple[str, ...]] = {
     "RSA": ("e", "kty", "n"),
@@ -169,7 +169,8 @@ def _rsa_key(jwk: dict[str, Any]) -> tuple[Any, str]:
         raise _Bad(f"invalid RSA key: {exc}") from None
 
 
-def _ec_curve(name: str) -> Any:
+def ec_curve(name: str) -> Any:
+    """The ``cryptography`` curve object of a JWK ``crv`` (one of EC_CURVES)."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
     curves: dict[str, type[ec.EllipticCurve]] = {
@@ -192,7 +193,7 @@ def _ec_key(jwk: dict[str, Any]) -> tuple[Any, str]:
     if len(x) != size or len(y) != size:
         raise _Bad(f"EC coordinates must be {size} bytes for {crv}")
     numbers = ec.EllipticCurvePublicNumbers(
-        int.from_bytes(x, "big"), int.from_bytes(y, "big"), _ec_curve(crv)
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec_curve(crv)
     )
     try:
         return numbers.public_key(), f"EC {crv}"
@@ -222,7 +223,7 @@ def algorithms_for(detail: str) -> frozenset[str]:
     """Signature algorithms that fit a key, from its detail ("RSA 2048", "EC P-256", "OKP Ed25519")."""
     kty, _, rest = detail.partition(" ")
     if kty == "RSA":
-        return RSA_ALGS
+        return frozenset(RSA_ALGS)
     if kty == "EC" and rest in EC_CURVES:
         return frozenset({EC_CURVES[rest][1]})
     if kty == "OKP":

@@ -7,8 +7,6 @@ such as ``https://example.com/roles`` contain dots); pass nested claims as a JSO
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -17,23 +15,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from jwtgate.errors import UsageError
+from jwtgate.keys.jwk import EC_CURVES, RSA_ALGS, ec_curve
+from jwtgate.keys.jwk import public_jwk as export_jwk
+from jwtgate.keys.jwk import thumbprint as jwk_thumbprint
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-_CURVES: dict[str, tuple[type[ec.EllipticCurve], str, int]] = {
-    "ES256": (ec.SECP256R1, "P-256", 32), "ES384": (ec.SECP384R1, "P-384", 48), "ES512": (ec.SECP521R1, "P-521", 66),
-}
-_RSA_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
-ALGORITHMS = (*_RSA_ALGS, *_CURVES, "EdDSA")
+# ES256/384/512 by JWK curve (keys.jwk's table; secp256k1 is not offered for test keys).
+_EC_ALGS = {alg: crv for crv, (_, alg) in EC_CURVES.items() if alg != "ES256K"}
+ALGORITHMS = (*RSA_ALGS, *_EC_ALGS, "EdDSA")
 GENERATE_ALGORITHMS = ("RS256", "ES256", "EdDSA")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _uint(value: int, size: int | None = None) -> str:
-    length = size if size is not None else max(1, (value.bit_length() + 7) // 8)
-    return b64url(value.to_bytes(length, "big"))
 
 
 def check_algorithm(alg: str) -> str:
@@ -46,10 +36,10 @@ def check_algorithm(alg: str) -> str:
 def generate_private_key(alg: str) -> PrivateKey:
     """A fresh key for ``alg``: RSA 2048 for RS*/PS*, the matching curve for ES*, Ed25519 for EdDSA."""
     check_algorithm(alg)
-    if alg in _RSA_ALGS:
+    if alg in RSA_ALGS:
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if alg in _CURVES:
-        return ec.generate_private_key(_CURVES[alg][0]())
+    if alg in _EC_ALGS:
+        return ec.generate_private_key(ec_curve(_EC_ALGS[alg]))
     return ed25519.Ed25519PrivateKey.generate()
 
 
@@ -59,34 +49,16 @@ def private_pem(key: PrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def _key_members(key: PrivateKey) -> dict[str, str]:
-    """The RFC 7638 required members of the public key."""
-    if isinstance(key, rsa.RSAPrivateKey):
-        nums = key.public_key().public_numbers()
-        return {"e": _uint(nums.e), "kty": "RSA", "n": _uint(nums.n)}
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        pub = key.public_key().public_numbers()
-        crv, size = next((c, s) for cls, c, s in _CURVES.values() if isinstance(key.curve, cls))
-        return {"crv": crv, "kty": "EC", "x": _uint(pub.x, size), "y": _uint(pub.y, size)}
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
-
-
-def jwk_thumbprint(members: Mapping[str, str]) -> str:
-    """RFC 7638 SHA-256 thumbprint of a JWK's required members."""
-    canonical = json.dumps(dict(members), separators=(",", ":"), sort_keys=True)
-    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
-
-
 def thumbprint(key: PrivateKey) -> str:
     """RFC 7638 thumbprint of the public key (the default kid)."""
-    return jwk_thumbprint(_key_members(key))
+    return jwk_thumbprint(export_jwk(key.public_key()))
 
 
 def public_jwk(key: PrivateKey, *, kid: str, alg: str) -> dict[str, str]:
     """The public JWK with ``kid``, ``alg`` and ``use: sig``."""
     check_key_fits(key, alg)
-    return {"kty": _key_members(key)["kty"], "kid": kid, "use": "sig", "alg": alg, **_key_members(key)}
+    members = export_jwk(key.public_key())
+    return {"kty": members["kty"], "kid": kid, "use": "sig", "alg": alg, **members}
 
 
 def default_algorithm(key: PrivateKey) -> str:
@@ -94,14 +66,14 @@ def default_algorithm(key: PrivateKey) -> str:
     if isinstance(key, rsa.RSAPrivateKey):
         return "RS256"
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return next(alg for alg, (cls, _, _) in _CURVES.items() if isinstance(key.curve, cls))
+        return EC_CURVES[export_jwk(key.public_key())["crv"]][1]
     return "EdDSA"
 
 
 def check_key_fits(key: PrivateKey, alg: str) -> None:
     """The algorithm must match the key type (and curve)."""
     check_algorithm(alg)
-    fits = alg in _RSA_ALGS if isinstance(key, rsa.RSAPrivateKey) else alg == default_algorithm(key)
+    fits = alg in RSA_ALGS if isinstance(key, rsa.RSAPrivateKey) else alg == default_algorithm(key)
     if not fits:
         raise UsageError(f"algorithm {alg} does not fit this {type(key).__name__.removeprefix('_')} key",
                          hint=f"use --alg {default_algorithm(key)} or a key of the right type")

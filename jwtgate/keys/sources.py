@@ -123,7 +123,7 @@ class KeySetInfo:
 class KeyStoreOptions:
     """Cache lifetimes (seconds) and fetch limits; ``from_policy`` reads them from a config."""
 
-    ttl: float = 600.0
+    ttl: float = 600.0  # keys/ sits beside config/: the schema's defaults, kept equal by tests/config/test_defaults.py
     stale_ttl: float = 3600.0
     cooldown: float = 30.0
     limits: FetchLimits = field(default_factory=FetchLimits)
@@ -213,13 +213,3 @@ def _as_jwks(body: Any, url: str) -> dict[str, Any]:
         return body
     parse_jwks(body, f"JWKS {url}")
     return {}
-
-
-def ago(seconds: float) -> str:
-    """A short duration for messages: '42 s', '7 min', '3 h'."""
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"

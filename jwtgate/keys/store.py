@@ -26,7 +26,6 @@ from jwtgate.keys.sources import (
     KeyStoreOptions,
     Origin,
     Steps,
-    ago,
     check_discovery,
     discovery_url_for,
     issuer_ok,
@@ -35,6 +34,7 @@ from jwtgate.keys.sources import (
     sources_for_policy,
 )
 from jwtgate.model import VerificationKey
+from jwtgate.timefmt import duration
 
 if TYPE_CHECKING:
     import asyncio
@@ -278,7 +278,7 @@ class KeyStore:
             )
         if now >= entry.expires_at + self.options.stale_ttl:
             raise KeySourceError(
-                f"cached keys for {source} expired {ago(now - entry.expires_at)} ago, past the "
+                f"cached keys for {source} expired {duration(max(0.0, now - entry.expires_at))} ago, past the "
                 f"stale window of {self.options.stale_ttl:g} s (offline)",
                 code="jwks.stale_expired",
                 hint=f"run 'jwtgate jwks fetch {source}'",
@@ -293,7 +293,7 @@ class KeyStore:
         if now < entry.expires_at + self.options.stale_ttl:
             return self._info(source, state)
         raise KeySourceError(
-            f"keys for {source} expired {ago(now - entry.expires_at)} ago and cannot be refreshed "
+            f"keys for {source} expired {duration(max(0.0, now - entry.expires_at))} ago and cannot be refreshed "
             f"({err.message}); refusing to verify with them",
             code="jwks.unavailable",
             hint="the identity provider must be reachable; stale keys are served only for "
@@ -362,7 +362,7 @@ class KeyStore:
             raise err
         info = self._stale_or_raise(source, state, err)  # raises past the stale window: no "serving" then
         self._warn(f"refreshing keys for {source} failed: {err}; serving the cached set (stale until "
-                   f"{ago(info.stale_until - self.clock())} from now)")
+                   f"{duration(max(0.0, info.stale_until - self.clock()))} from now)")
         return info
 
     def _refresh(self, source: str, issuer: str | None, *, serve_stale: bool = True) -> KeySetInfo:

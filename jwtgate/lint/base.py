@@ -6,7 +6,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwtgate.model import Finding, IssuerConfig, Location, ModelEntry, Policy, Request, RolePermission, Severity
+from jwtgate.model import (
+    Finding,
+    IssuerConfig,
+    Location,
+    ModelEntry,
+    Policy,
+    Request,
+    RolePermission,
+    ScopeMapping,
+    Severity,
+)
 
 JWT = "general_settings.litellm_jwtauth"
 RP = "general_settings.role_permissions"
@@ -35,8 +45,7 @@ class LintContext:
     policy: Policy
     env: Mapping[str, str]
     samples: tuple[ClaimSample, ...] = ()
-    _perm_index: dict[Location, int] | None = field(default=None, repr=False)
-    _model_index: dict[Location, int] | None = field(default=None, repr=False)
+    _indexes: dict[str, dict[Location, int]] = field(default_factory=dict, repr=False)
 
     @property
     def file_start(self) -> Location:
@@ -50,40 +59,43 @@ class LintContext:
                 return loc
         return self.file_start
 
+    def item_path(self, list_path: str, location: Location | None) -> str:
+        """The config path (``list_path[i]``) of the list entry of the typed model at ``location``."""
+        index = self._indexes.get(list_path)
+        if index is None:
+            index = self._indexes[list_path] = _index_items(self.policy, list_path)
+        return f"{list_path}[{index.get(location, 0) if location is not None else 0}]"
+
     def perm_path(self, perm: RolePermission) -> str:
         """The config path (``general_settings.role_permissions[i]``) of a role_permissions entry."""
-        if self._perm_index is None:
-            self._perm_index = _index_items(self.policy, RP)
-        return f"{RP}[{self._perm_index.get(perm.location, 0)}]"
-
-    def issuer_path(self, cfg: IssuerConfig) -> str:
-        """The config path (``...litellm_jwtauth.issuers[i]``) of an issuers entry."""
-        index = _index_items(self.policy, f"{JWT}.issuers")
-        return f"{JWT}.issuers[{index.get(cfg.location, 0) if cfg.location is not None else 0}]"
+        return self.item_path(RP, perm.location)
 
     def model_path(self, entry: ModelEntry) -> str:
         """The config path (``model_list[i]``) of a model_list entry."""
-        if self._model_index is None:
-            self._model_index = _index_items(self.policy, "model_list")
-        return f"model_list[{self._model_index.get(entry.location, 0)}]"
+        return self.item_path("model_list", entry.location)
 
-    def raw_entries(self, key: str) -> tuple[dict[str, Any], ...]:
-        """Walked litellm_jwtauth list entries (with ``__path__``/``__location__``) for ``key``."""
-        value = self.policy.jwt.raw.get(key)
-        return tuple(value) if isinstance(value, tuple) else ()
+    def issuer_path(self, cfg: IssuerConfig) -> str:
+        """The config path (``...litellm_jwtauth.issuers[i]``) of an issuers entry."""
+        return self.item_path(f"{JWT}.issuers", cfg.location)
+
+    def scope_path(self, mapping: ScopeMapping) -> str:
+        """The config path (``...litellm_jwtauth.scope_mappings[i]``) of a scope_mappings entry."""
+        return self.item_path(f"{JWT}.scope_mappings", mapping.location)
 
     def claim_paths(self) -> Iterator[tuple[str, str]]:
-        """Every configured claim path as (config path, value), global and per issuer."""
+        """Every configured claim path as (config path, value), global and per issuer.
+
+        The global keys are read from ``jwt.raw``: three of them (org_alias_jwt_field,
+        virtual_key_claim_field, agent_id_jwt_field) have no field in the model, as jwtgate never reads them.
+        """
         raw = self.policy.jwt.raw
         for key in CLAIM_PATH_KEYS:
             value = raw.get(key)
             if isinstance(value, str):
                 yield f"{JWT}.{key}", value
-        for entry in self.raw_entries("issuers"):
-            for key in CLAIM_PATH_KEYS:
-                value = entry.get(key)
-                if isinstance(value, str):
-                    yield f"{entry['__path__']}.{key}", value
+        for cfg in self.policy.jwt.issuers:
+            for key, value in cfg.fields.items():
+                yield f"{self.issuer_path(cfg)}.{key}", value
 
 
 def _index_items(policy: Policy, list_path: str) -> dict[Location, int]:

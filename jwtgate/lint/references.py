@@ -24,9 +24,9 @@ def model_refs(ctx: LintContext) -> Iterator[tuple[str, str, Location]]:
         path = ctx.perm_path(perm)
         for i, name in enumerate(perm.models or ()):
             yield "role_permissions", name, ctx.where(f"{path}.models[{i}]", f"{path}.models", path)
-    for entry in ctx.raw_entries("scope_mappings"):
-        path = entry["__path__"]
-        for i, name in enumerate(entry.get("models") or ()):
+    for mapping in ctx.policy.jwt.scope_mappings:
+        path = ctx.scope_path(mapping)
+        for i, name in enumerate(mapping.models or ()):
             yield "scope_mappings", name, ctx.where(f"{path}.models[{i}]", f"{path}.models", path)
 
 
@@ -97,10 +97,10 @@ def scope_pair(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG110", "error", "an issuers entry needs exactly one of audience and disable_audience_validation")
 def issuer_audience(ctx: LintContext) -> Iterator[Finding]:
-    for entry in ctx.raw_entries("issuers"):
-        path = entry["__path__"]
+    for cfg in ctx.policy.jwt.issuers:
+        path = ctx.issuer_path(cfg)
         has_aud = ctx.policy.where(f"{path}.audience") is not None
-        disabled = bool(entry.get("disable_audience_validation"))
+        disabled = cfg.disable_audience_validation
         if has_aud and disabled:
             msg = "sets both audience and disable_audience_validation: true; LiteLLM refuses to start"
             hint = "keep audience and remove disable_audience_validation"
@@ -109,7 +109,7 @@ def issuer_audience(ctx: LintContext) -> Iterator[Finding]:
             hint = "add audience: the client id or API identifier tokens are minted for"
         else:
             continue
-        yield issuer_audience.finding(f"issuer '{entry.get('issuer')}' {msg}", entry["__location__"], hint)
+        yield issuer_audience.finding(f"issuer '{cfg.issuer}' {msg}", ctx.where(path), hint)
 
 
 @rule("JG113", "error", "role_mappings without roles_jwt_field never match")

@@ -20,12 +20,16 @@ def _global_path_open(ctx: LintContext) -> bool:
         policy.settings.jwks)
 
 
+def global_path_unchecked(ctx: LintContext) -> bool:
+    """JG302's case: JWT auth whose global path checks neither audience nor issuer."""
+    return (ctx.policy.enable_jwt_auth and _global_path_open(ctx)
+            and not (ctx.env.get("JWT_AUDIENCE") or ctx.env.get("JWT_ISSUER")))
+
+
 @rule("JG302", "error", "JWT auth with no audience and no issuer configured anywhere")
 def no_audience_or_issuer(ctx: LintContext) -> Iterator[Finding]:
     policy = ctx.policy
-    if not policy.enable_jwt_auth or not _global_path_open(ctx):
-        return
-    if ctx.env.get("JWT_AUDIENCE") or ctx.env.get("JWT_ISSUER"):
+    if not global_path_unchecked(ctx):
         return
     if policy.jwt.issuers:
         msg = ("tokens whose iss matches no issuers entry fall back to JWT_PUBLIC_KEY_URL, and JWT_AUDIENCE "
@@ -48,11 +52,11 @@ def _unset_issuers_first(policy: Policy, msg: str, hint: str) -> tuple[str, str]
 
 @rule("JG303", "warning", "audience validation disabled (disable_audience_validation and the like)")
 def audience_disabled(ctx: LintContext) -> Iterator[Finding]:
-    for entry in ctx.raw_entries("issuers"):
-        if entry.get("disable_audience_validation"):
-            path = f"{entry['__path__']}.disable_audience_validation"
+    for cfg in ctx.policy.jwt.issuers:
+        if cfg.disable_audience_validation:
+            path = f"{ctx.issuer_path(cfg)}.disable_audience_validation"
             yield audience_disabled.finding(
-                f"issuer '{entry.get('issuer')}' accepts tokens minted for any audience", ctx.where(path),
+                f"issuer '{cfg.issuer}' accepts tokens minted for any audience", ctx.where(path),
                 "set audience to this gateway's client id instead")
     if ctx.policy.settings.insecure_skip_audience:
         yield audience_disabled.finding(
@@ -83,13 +87,12 @@ def _key_urls(ctx: LintContext) -> Iterator[tuple[str, str, Location]]:
     for url in ctx.env.get("JWT_PUBLIC_KEY_URL", "").split(","):
         if url.strip():
             yield "JWT_PUBLIC_KEY_URL entry", url.strip(), enable_loc
-    for entry in ctx.raw_entries("issuers"):
-        path = entry["__path__"]
-        jwks_url = entry.get("jwks_url")
-        if isinstance(jwks_url, str):
-            yield "issuers jwks_url", jwks_url, ctx.where(f"{path}.jwks_url", path)
-        elif isinstance(entry.get("issuer"), str):
-            yield "issuer (its discovery document)", entry["issuer"], ctx.where(f"{path}.issuer", path)
+    for cfg in ctx.policy.jwt.issuers:
+        path = ctx.issuer_path(cfg)
+        if cfg.jwks_url is not None:
+            yield "issuers jwks_url", cfg.jwks_url, ctx.where(f"{path}.jwks_url", path)
+        else:
+            yield "issuer (its discovery document)", cfg.issuer, ctx.where(f"{path}.issuer", path)
     for i, url in enumerate(ctx.policy.settings.jwks):
         yield "jwtgate.jwks entry", url, ctx.where(f"jwtgate.jwks[{i}]", "jwtgate.jwks")
 
@@ -132,11 +135,11 @@ def _hmac_algorithms(configured: tuple[str, ...] | None) -> tuple[str, ...]:
       "bytes), or a public key")
 def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
     """The verifier's own rule (``hmac_secret_problem``) for every HMAC algorithm the config accepts."""
-    from jwtgate.tokens.algorithms import HMAC_MIN_SECRET_BYTES, hmac_secret_problem
-
     secret = ctx.policy.settings.hmac_secret
     if not secret:
         return
+    from jwtgate.tokens.algorithms import HMAC_MIN_SECRET_BYTES, hmac_secret_problem
+
     data = secret.encode("utf-8")
     problems = [(alg, p) for alg in _hmac_algorithms(ctx.policy.settings.algorithms)
                 if (p := hmac_secret_problem(alg, data)) is not None]
@@ -157,6 +160,8 @@ def weak_hmac_secret(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG307", "error", "a model_list api_base from an os.environ/NAME whose variable is not set")
 def unset_api_base(ctx: LintContext) -> Iterator[Finding]:
+    if ctx.policy.settings.serve.mode != "direct":
+        return  # in litellm mode the api_base is LiteLLM's to read, not jwtgate's
     for entry in ctx.policy.models:
         value = entry.params.get("api_base")
         name = env_reference(value)

@@ -9,10 +9,9 @@ from jwtgate.config import schema as S
 from jwtgate.lint.base import JWT, RP, LintContext, reachable_roles, rule
 from jwtgate.lint.references import is_wildcard, model_refs
 from jwtgate.model import Finding
-from jwtgate.policy import routes as route_groups
+from jwtgate.policy import routes
 from jwtgate.policy.claims import split_path
 
-INFERENCE_ROUTE_GROUPS = frozenset({"openai_routes", "llm_api_routes"})
 TLDS = frozenset({
     "io", "com", "org", "net", "dev", "ai", "app", "cloud", "co", "de", "uk", "fr", "eu", "us", "jp", "cn",
     "in", "info", "biz", "gov", "edu", "local", "internal", "example",
@@ -99,9 +98,10 @@ def claim_unescaped_dot(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG207", "warning", "models: [] for a role tokens can reach (it may call no model)")
 def empty_models(ctx: LintContext) -> Iterator[Finding]:
-    reachable = reachable_roles(ctx.policy)
-    for perm in ctx.policy.role_permissions:
-        if perm.models == () and perm.role in reachable:
+    empty = [perm for perm in ctx.policy.role_permissions if perm.models == ()]
+    reachable = reachable_roles(ctx.policy) if empty else {}  # decide() is imported only when it is needed
+    for perm in empty:
+        if perm.role in reachable:
             path = ctx.perm_path(perm)
             yield empty_models.finding(
                 f"role '{perm.role}' has models: [] and may call no model, yet tokens reach it through "
@@ -122,16 +122,20 @@ def role_without_permissions(ctx: LintContext) -> Iterator[Finding]:
                 f"add '- role: {role}' with its models to role_permissions (models: [] to deny all)")
 
 
-def _covers(entries: tuple[str, ...], group: str) -> bool:
-    """Every route of ``group`` (a group name or one path) is allowed by ``entries``."""
-    return group in entries or all(route_groups.allowed(entries, t) for t in route_groups.GROUPS.get(group, (group,)))
+def _dropped(group: str, missing: tuple[str, ...]) -> str:
+    """'mcp_routes' when all of the group is dropped, 'mcp_routes (/v1/mcp/server, …)' when part of it."""
+    if not missing or len(missing) == len(routes.GROUPS.get(group, (group,))):
+        return group if missing else ""
+    shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
+    return f"{group} ({shown})"
 
 
 @rule("JG209", "warning", "team_allowed_routes replaces LiteLLM's defaults and drops some of them")
 def team_routes_replace(ctx: LintContext) -> Iterator[Finding]:
     loc = ctx.policy.where(f"{JWT}.team_allowed_routes")
-    routes = ctx.policy.jwt.team_allowed_routes
-    dropped = [g for g in S.DEFAULT_TEAM_ROUTES if not _covers(routes, g)]
+    entries = ctx.policy.jwt.team_allowed_routes
+    dropped = [_dropped(g, routes.not_admitted(entries, g)) for g in S.DEFAULT_TEAM_ROUTES]
+    dropped = [d for d in dropped if d]
     if loc is not None and dropped:
         yield team_routes_replace.finding(
             f"team_allowed_routes replaces the defaults, so team tokens lose {', '.join(dropped)}", loc,
@@ -139,16 +143,13 @@ def team_routes_replace(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _admin_wants_models(ctx: LintContext) -> bool:
-    perm = ctx.policy.permission_for("proxy_admin")
+    perm = ctx.policy.permission_for(S.PROXY_ADMIN)
     return perm is not None and bool(perm.models)
 
 
 @rule("JG210", "warning", "admin routes exclude the inference routes while admins are given models")
 def admin_routes_no_inference(ctx: LintContext) -> Iterator[Finding]:
-    routes = ctx.policy.jwt.admin_allowed_routes
-    if not _admin_wants_models(ctx) or any(_covers(routes, g) for g in INFERENCE_ROUTE_GROUPS):
-        return
-    if any("/completions" in r or "/responses" in r or "/messages" in r for r in routes):
+    if not _admin_wants_models(ctx) or routes.admits_any(ctx.policy.jwt.admin_allowed_routes, routes.MODEL_CALL_ROUTES):
         return
     default = ctx.policy.where(f"{JWT}.admin_allowed_routes") is None
     yield admin_routes_no_inference.finding(
@@ -174,11 +175,11 @@ def mappings_shadowed(ctx: LintContext) -> Iterator[Finding]:
 
 @rule("JG212", "error", "scope_mappings routes, which LiteLLM accepts but ignores")
 def scope_routes_ignored(ctx: LintContext) -> Iterator[Finding]:
-    for entry in ctx.raw_entries("scope_mappings"):
-        loc = ctx.policy.where(f"{entry['__path__']}.routes")
+    for mapping in ctx.policy.jwt.scope_mappings:
+        loc = ctx.policy.where(f"{ctx.scope_path(mapping)}.routes")
         if loc is not None:
             yield scope_routes_ignored.finding(
-                f"routes of scope '{entry.get('scope')}' are ignored by LiteLLM's scope check", loc,
+                f"routes of scope '{mapping.scope}' are ignored by LiteLLM's scope check", loc,
                 "restrict routes with role_permissions or team_allowed_routes")
 
 

@@ -27,8 +27,8 @@ from jwtgate.config.schema import TEST_FILE_KEYS
 from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import Decision, Location, Policy, Request
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
-DEFAULT_ROUTE = "/v1/chat/completions"
 CASE_KEYS = ("name", "claims", "token", "model", "route", "expect", "reason", "role", "now")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jwtgate.config.yaml_text import did_you_mean
@@ -16,6 +17,7 @@ _MISSING = object()
 MAX_KEYS_SHOWN = 12
 
 
+@lru_cache(maxsize=4096)  # configs name few paths; decide(), log_claims and replay split them per request
 def split_path(path: str) -> tuple[str, ...]:
     """Split a claim path on unescaped dots; ``\\.`` becomes a literal dot."""
     parts: list[str] = []

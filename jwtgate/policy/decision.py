@@ -17,7 +17,8 @@ from typing import Any
 from jwtgate.config.yaml_text import kind_of
 from jwtgate.model import Decision, IssuerConfig, Location, Policy, Reason, Request
 from jwtgate.policy import litellm_claims as lc
-from jwtgate.policy.claims import litellm_lookup_path, path_stop
+from jwtgate.policy import routes
+from jwtgate.policy.claims import litellm_lookup_path, lookup, path_stop, split_path
 from jwtgate.policy.gates import check_request
 from jwtgate.policy.litellm_differences import note as difference_note
 from jwtgate.policy.trace import INTERNAL_USER, PROXY_ADMIN, TEAM, Role, Trace
@@ -46,6 +47,47 @@ def read_claim(claims: Mapping[str, Any], path: str, trace: Trace, what: str) ->
     if alt != path:
         trace.notes.append(f"{what}: as LiteLLM, the leading 'metadata.' is stripped and '{alt}' is read")
     return lc.read(claims, path)
+
+
+# Claim-path settings decide() reads: per issuer (ISSUER_FIELDS) or global only.
+ISSUER_FIELDS = ("team_id_jwt_field", "user_id_jwt_field", "user_email_jwt_field", "org_id_jwt_field",
+                 "end_user_id_jwt_field")
+GLOBAL_FIELDS = ("team_ids_jwt_field", "object_id_jwt_field", "user_roles_jwt_field", "roles_jwt_field")
+OVERAGE_HINT = ("Entra ID leaves 'groups' out for a user in too many groups (overage): give the app roles and "
+                "read 'roles', or filter the groups in the app registration (groups assigned to the application); "
+                "jwtgate does not look groups up in Microsoft Graph")
+
+
+def read_paths(policy: Policy, cfg: IssuerConfig | None) -> tuple[tuple[str, str], ...]:
+    """(setting, claim path) of every claim-path setting decide() reads for a token of issuer ``cfg``."""
+    out = [(name, field_path(policy, cfg, name)) for name in ISSUER_FIELDS]
+    out += [(name, getattr(policy.jwt, name)) for name in GLOBAL_FIELDS]
+    return tuple((name, path) for name, path in out if isinstance(path, str) and path)
+
+
+def decision_claim_paths(policy: Policy) -> tuple[str, ...]:
+    """Every claim path a decision under ``policy`` may read, for any issuer (what an access log keeps)."""
+    paths = ["iss", "sub", "scope", "_claim_names", "hasgroups"]
+    for cfg in (None, *policy.jwt.issuers):
+        paths += [path for _, path in read_paths(policy, cfg)]
+    return tuple(dict.fromkeys(paths))
+
+
+def overage(policy: Policy, claims: Mapping[str, Any], cfg: IssuerConfig | None) -> Reason | None:
+    """A claim the config reads that the IdP moved out of the token (``_claim_names`` or ``hasgroups``)."""
+    moved = claims.get("_claim_names")
+    names = set(moved) if isinstance(moved, Mapping) else set()
+    if claims.get("hasgroups") is True:
+        names.add("groups")
+    if not names:
+        return None
+    for setting, path in read_paths(policy, cfg):
+        head = split_path(path)[0]
+        if head in names and not lookup(claims, path)[0]:
+            return Reason("claims.overage", f"the token's '{head}' claim was left out by the identity provider "
+                          f"(group overage: {'_claim_names' if head in (moved or {}) else 'hasgroups'}) and "
+                          f"{setting} reads '{path}'", policy.where(f"general_settings.litellm_jwtauth.{setting}"))
+    return None
 
 
 def token_scopes(claims: Mapping[str, Any], trace: Trace) -> tuple[Any, ...] | Reason:
@@ -230,6 +272,12 @@ def decide(policy: Policy, claims: Mapping[str, Any], request: Request) -> Decis
     scopes = token_scopes(claims, trace)
     if isinstance(scopes, Reason):
         return _deny(trace, scopes, none_role, None, None, subject, {})
+    moved = overage(policy, claims, cfg)
+    if moved is not None:
+        trace.notes.append(difference_note("LD005"))
+        trace.notes.append("LiteLLM reads the missing claim as empty, so the user silently gets no role; "
+                           + OVERAGE_HINT)
+        return _deny(trace, moved, none_role, None, None, subject, {})
     role = resolve_role(policy, claims, scopes, cfg, trace)
     if isinstance(role, Reason):
         return _deny(trace, role, none_role, None, None, subject, {})
@@ -281,4 +329,4 @@ def _identity(policy: Policy, claims: Mapping[str, Any], cfg: IssuerConfig | Non
 def allowed_models(policy: Policy, claims: Mapping[str, Any]) -> tuple[str, ...]:
     """The ``model_list`` names this caller may use (for ``/v1/models``), each through decide()."""
     names = dict.fromkeys(policy.model_names)
-    return tuple(n for n in names if decide(policy, claims, Request(n, "/v1/chat/completions")).allowed)
+    return tuple(n for n in names if decide(policy, claims, Request(n, routes.DEFAULT_ROUTE)).allowed)

@@ -13,14 +13,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jwtgate.config.schema import RBAC_ROLES
 from jwtgate.model import Policy, Request
 from jwtgate.policy import grants, routes
 from jwtgate.policy.decision import decide
 from jwtgate.policy.diff_settings import SettingChange, setting_changes
 from jwtgate.policy.grants import Grant
-
-INFERENCE_ROUTE = "/v1/chat/completions"
-GATEWAY_ROLES = ("proxy_admin", "team", "internal_user")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +108,7 @@ def _access(policy: Policy, claims: Mapping[str, Any], probes: tuple[str, ...],
         d = decide(policy, claims, request)
         return d.allowed and (not filter_role or d.role == role)
 
-    models = frozenset(m for m in policy.model_names if ok(Request(m, INFERENCE_ROUTE)))
+    models = frozenset(m for m in policy.model_names if ok(Request(m, routes.DEFAULT_ROUTE)))
     paths = frozenset(p for p in probes if ok(Request(None, p)))
     return Access(models, paths)
 
@@ -161,7 +159,7 @@ def access_changes(old: Policy, new: Policy) -> tuple[AccessChange, ...]:
     """Per gateway role, then per JWT condition: what decide() allows now and did not before (and back)."""
     probes = probe_paths(old, new)
     out: list[AccessChange] = []
-    for role in GATEWAY_ROLES:
+    for role in RBAC_ROLES:
         change = _change(role, "gateway_role", _role_access(old, role, probes), _role_access(new, role, probes))
         out += [change] if change else []
     old_claims, new_claims = _claims_by_subject(old), _claims_by_subject(new)

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jwtgate.config.schema import INTERNAL_USER, PROXY_ADMIN, TEAM
 from jwtgate.model import Location, Policy
 from jwtgate.policy.claims import split_path
 
-PROXY_ADMIN, TEAM, INTERNAL_USER = "proxy_admin", "team", "internal_user"
 SAMPLE_ID = "example"
 
 

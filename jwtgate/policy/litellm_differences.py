@@ -92,6 +92,14 @@ DIFFERENCES: tuple[Difference, ...] = (
         "an IdP sends roles as a list; keys of an object are a shape confusion (tests/security), and jwtgate "
         "only denies more. The token's shape, not the config, reaches it, so lint cannot report it",
         False, _token_shape_only),
+    Difference(
+        "LD005", "a claim the config reads that the IdP left out for group overage (_claim_names, hasgroups)",
+        "reads the missing claim as empty: the caller silently gets no role (and, with enforce_rbac off, "
+        "continues as an unrestricted caller)",
+        "denies with claims.overage and says how to fix the app registration",
+        "the caller's groups exist but are not in the token; deciding without them would be deciding on the "
+        "wrong facts, and jwtgate only denies more. The token's shape reaches it, so lint cannot report it",
+        False, _token_shape_only),
 )
 
 BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}

@@ -13,8 +13,7 @@ from jwtgate.model import Decision, Location, Policy, Request
 from jwtgate.policy import grants
 from jwtgate.policy.decision import decide
 from jwtgate.policy.grants import Grant
-
-DEFAULT_ROUTE = "/v1/chat/completions"
+from jwtgate.policy.routes import DEFAULT_ROUTE
 
 
 @dataclass(frozen=True, slots=True)

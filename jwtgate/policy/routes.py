@@ -17,6 +17,7 @@ from importlib.resources import files
 _DATA = json.loads(files("jwtgate").joinpath("data/litellm_routes.json").read_text(encoding="utf-8"))
 ROUTES_LITELLM_VERSION: str = _DATA["litellm_version"]
 GROUPS: dict[str, tuple[str, ...]] = {name: tuple(paths) for name, paths in _DATA["groups"].items()}
+DEFAULT_ROUTE = "/v1/chat/completions"  # the route a command checks when none is given
 
 # The groups that hold paths (``openai_route_names`` holds call types, not paths).
 PATH_GROUPS: dict[str, tuple[str, ...]] = {k: v for k, v in GROUPS.items() if all(t.startswith("/") for t in v)}
@@ -107,3 +108,21 @@ def passed_to_endpoint(path: str) -> bool:
     """Routes LiteLLM's gate lets any caller through to, for the endpoint to check the caller itself."""
     return (path == "/lens" or path.startswith(("/lens/", "/v1/mcp/", "/mcp-rest/"))
             or _access(path, SELF_MANAGED_ROUTES))
+
+
+def not_admitted(entries: tuple[str, ...], group: str) -> tuple[str, ...]:
+    """The routes of ``group`` that ``entries`` do not admit (a template stands for the paths it matches)."""
+    return tuple(t for t in GROUPS.get(group, (group,)) if not allowed(entries, t))
+
+
+# The routes that call a model (chat, completions, responses, messages, generateContent).
+MODEL_CALL_ROUTES = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions",
+                     "/v1/responses", "/responses", "/openai/v1/responses", "/v1/messages",
+                     "/engines/{model}/chat/completions", "/openai/deployments/{model}/chat/completions",
+                     "/v1beta/models/{model_name:path}:generateContent")
+
+
+def admits_any(entries: tuple[str, ...], templates: tuple[str, ...]) -> bool:
+    """True when ``entries`` admit at least one of the route templates."""
+    return any(allowed(entries, t) for t in templates)
+

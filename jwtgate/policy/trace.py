@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jwtgate.config.schema import INTERNAL_USER, PROXY_ADMIN, TEAM
 from jwtgate.model import Location, Step, StepStatus
 
-PROXY_ADMIN, TEAM, INTERNAL_USER = "proxy_admin", "team", "internal_user"
+__all__ = ["INTERNAL_USER", "PROXY_ADMIN", "TEAM", "Role", "Trace"]
 
 
 @dataclass

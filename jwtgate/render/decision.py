@@ -1,19 +1,22 @@
-"""Decision traces as text and JSON: shared by ``check-token``, ``explain`` and ``test``.
+"""The decision trace as text and JSON: the one renderer check-token, explain and test share.
 
-The trace is a sequence of ``Step`` (verification steps from ``Authenticator.trace`` followed by the
-steps of ``decide()``); each is printed with a mark: ✓ ok, ✗ fail, • info, – skip, ! warn.
+A trace is a sequence of ``Step`` (the verification steps of a :class:`jwtgate.check.TokenCheck`, then
+decide()'s); each line has a mark: ✓ ok, ✗ fail, • info, – skip, ! warn. The text closes with the notes
+(how LiteLLM reads the token; ``[LDnnn]`` = an intended difference) and ``ALLOWED`` / ``DENIED [code] message``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.policy.litellm_differences import LITELLM_VERSION
 from jwtgate.render.styled import Part, Styled
 
 if TYPE_CHECKING:
+    from jwtgate.check import TokenCheck
     from jwtgate.errors import JwtgateError
-    from jwtgate.model import Decision, Location, Reason, Request, Step
+    from jwtgate.model import Decision, Location, Reason, Step
 
 MARKS = {"ok": "✓", "fail": "✗", "info": "•", "skip": "–", "warn": "!"}
 STYLES = {"ok": "green", "fail": "bold red", "info": "cyan", "skip": "dim", "warn": "yellow"}
@@ -31,6 +34,13 @@ def step_text(step: Step, width: int = 0) -> list[Part]:
     if step.location is not None:
         line.append((f"  ({step.location})", "dim"))
     return line
+
+
+def trace_lines(steps: Sequence[Step], notes: Sequence[str] = (), indent: str = "") -> list[str]:
+    """``render_trace_text`` as plain lines (for output built as text, such as ``jwtgate test`` failures)."""
+    width = max((len(s.name) for s in steps), default=0)
+    lines = ["".join(p if isinstance(p, str) else p[0] for p in step_text(s, width)) for s in steps]
+    return [indent + line for line in (*lines, *(f"note: {n}" for n in notes))]
 
 
 def render_trace_text(steps: Sequence[Step], notes: Sequence[str], console: Styled) -> None:
@@ -53,6 +63,21 @@ def render_verdict_text(allowed: bool, reason: Reason | JwtgateError | None, con
     console.print(("DENIED", "bold red"), (f" [{reason.code}] ", "red"), reason.message)
 
 
+def render_check_text(check: TokenCheck, console: Styled) -> None:
+    """The whole check: every step, the notes, what goes upstream (``jwtgate.identity``), the verdict and,
+    for a refused token, the error's hint."""
+    decision = check.decision
+    render_trace_text(decision.steps, decision.notes, console)
+    if check.upstream is not None:
+        from jwtgate.render.identity import identity_lines
+
+        for line in identity_lines(check.upstream):
+            console.print(line)
+    render_verdict_text(decision.allowed, decision.reason, console)
+    if check.error is not None and check.error.hint:
+        console.print(f"hint: {check.error.hint}")
+
+
 def location_to_json(location: Location | None) -> dict[str, Any] | None:
     if location is None:
         return None
@@ -72,28 +97,28 @@ def reason_to_json(reason: Reason | JwtgateError | None) -> dict[str, Any] | Non
     return {"code": reason.code, "message": reason.message, "location": location_to_json(reason.location)}
 
 
-def decision_to_json(decision: Decision | None, *, steps: Sequence[Step], verified: bool,
-                     claims: Mapping[str, Any] | None, error: JwtgateError | None = None,
-                     request: Request | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON document of a trace. ``error`` (a refused token) wins over the decision's reason.
+def decision_to_json(d: Decision) -> dict[str, Any]:
+    """A Decision: ``models``/``routes`` are null when unrestricted."""
+    return {"allowed": d.allowed, "reason": reason_to_json(d.reason), "role": d.role,
+            "models": None if d.models is None else list(d.models),
+            "routes": None if d.routes is None else list(d.routes), "subject": d.subject,
+            "identity": dict(d.identity), "steps": [step_to_json(s) for s in d.steps], "notes": list(d.notes)}
 
-    ``models``/``routes`` are null when unrestricted (or when no decision was made).
+
+def check_to_json(check: TokenCheck, now: float | None = None) -> dict[str, Any]:
+    """The document of check-token and explain --token (and explain --claims, with ``verified`` false).
+
+    The Decision's fields plus ``verified``, the verified ``claims``, the ``request``, the parsed ``header``
+    and ``fingerprint`` (also for a refused token that parsed) and the ``now`` the check was made at.
     """
-    allowed = decision is not None and error is None and decision.allowed
-    reason = error if error is not None else (decision.reason if decision is not None else None)
-    out: dict[str, Any] = {
-        "allowed": allowed,
-        "verified": verified,
-        "reason": reason_to_json(reason),
-        "role": decision.role if decision else None,
-        "models": list(decision.models) if decision and decision.models is not None else None,
-        "routes": list(decision.routes) if decision and decision.routes is not None else None,
-        "subject": decision.subject if decision else None,
-        "identity": dict(decision.identity) if decision else {},
-        "claims": dict(claims) if claims is not None else None,
-        "request": {"model": request.model, "route": request.route} if request else None,
-        "steps": [step_to_json(s) for s in steps],
-        "notes": list(decision.notes) if decision else [],
-    }
-    out.update(extra or {})
-    return out
+    verified = check.verified
+    doc: dict[str, Any] = {"allowed": check.allowed, "verified": verified is not None}
+    doc.update((k, v) for k, v in decision_to_json(check.decision).items() if k != "allowed")
+    doc.update(claims=dict(verified.claims) if verified is not None else None,
+               request={"model": check.request.model, "route": check.request.route},
+               header=check.header, fingerprint=check.fingerprint, now=now, litellm_version=LITELLM_VERSION)
+    if check.upstream is not None:
+        from jwtgate.render.identity import identity_json
+
+        doc["upstream"] = identity_json(check.upstream)
+    return doc

@@ -1,84 +1,18 @@
-"""Text and JSON for ``jwtgate explain``: model reach, role access, decision traces, the access matrix."""
+"""Text and JSON for ``jwtgate explain``: model reach, role access, the access matrix (traces: render.decision)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from jwtgate.model import Decision, Location, Reason, Request, Step
+from jwtgate.model import Decision, Location
 from jwtgate.policy.reports import GrantTrial, MatrixRow, ModelAccess, RoleAccess
-
-_MARK = {"ok": "ok", "fail": "FAIL", "skip": "skip", "info": "info", "warn": "WARN"}
+from jwtgate.render.decision import location_to_json, reason_to_json
 
 
 def line_of(loc: Location | None) -> str:
     """``file:line`` (the column is noise for a person reading a config)."""
     return f"{loc.file}:{loc.line}" if loc is not None else "(default)"
-
-
-def loc_json(loc: Location | None) -> dict[str, Any] | None:
-    return None if loc is None else {"file": loc.file, "line": loc.line, "column": loc.column}
-
-
-def render_steps(steps: Iterable[Step], indent: str = "  ") -> list[str]:
-    """A decision trace, one line per step: status, name, detail and the config line."""
-    out = []
-    for step in steps:
-        where = f"  [{line_of(step.location)}]" if step.location is not None else ""
-        out.append(f"{indent}{_MARK[step.status]:<4} {step.name:<11} {step.detail}{where}")
-    return out
-
-
-def steps_json(steps: Iterable[Step]) -> list[dict[str, Any]]:
-    return [{"name": s.name, "status": s.status, "detail": s.detail, "location": loc_json(s.location),
-             "data": s.data} for s in steps]
-
-
-def reason_json(reason: Reason | None) -> dict[str, Any] | None:
-    if reason is None:
-        return None
-    return {"code": reason.code, "message": reason.message, "location": loc_json(reason.location)}
-
-
-def decision_json(d: Decision) -> dict[str, Any]:
-    """A Decision as plain JSON (the same shape everywhere explain/test print one)."""
-    return {"allowed": d.allowed, "reason": reason_json(d.reason), "role": d.role,
-            "models": None if d.models is None else list(d.models),
-            "routes": None if d.routes is None else list(d.routes), "subject": d.subject,
-            "identity": d.identity, "steps": steps_json(d.steps), "notes": list(d.notes)}
-
-
-def _verdict(d: Decision) -> str:
-    if d.allowed:
-        return "ALLOW" + (f" as {d.role}" if d.role else " (no role)")
-    code = d.reason.code if d.reason else "denied"
-    return f"DENY [{code}]" + (f" as {d.role}" if d.role else "")
-
-
-def trace_text(d: Decision, request: Request, label: str) -> str:
-    """The full trace of one decision, with LiteLLM-difference notes."""
-    what = f"model '{request.model}' on {request.route}" if request.model else request.route
-    lines = [f"{label}", f"request: {what}", f"decision: {_verdict(d)}"]
-    if d.reason is not None:
-        where = f"  [{line_of(d.reason.location)}]" if d.reason.location else ""
-        lines.append(f"reason: {d.reason.message}{where}")
-    if d.identity:
-        lines.append("identity: " + ", ".join(f"{k}={v}" for k, v in sorted(d.identity.items())))
-    lines.append("trace:")
-    lines.extend(render_steps(d.steps))
-    lines.extend(_notes(d.notes))
-    return "\n".join(lines) + "\n"
-
-
-def _notes(notes: Sequence[str]) -> list[str]:
-    if not notes:
-        return []
-    return ["notes (how LiteLLM reads this; [LDnnn] = an intended difference):", *(f"  - {n}" for n in notes)]
-
-
-def trace_json(d: Decision, request: Request, verified: bool, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"verified": verified, "request": {"model": request.model, "route": request.route},
-            **(extra or {}), **decision_json(d)}
 
 
 # --- --model -----------------------------------------------------------------------------------------
@@ -119,8 +53,8 @@ def model_text(ma: ModelAccess) -> str:
 def _trial_json(p: GrantTrial) -> dict[str, Any]:
     return {"role": p.decision.role, "grant_role": p.grant.role, "kind": p.grant.kind,
             "condition": p.grant.condition, "value": p.grant.value, "scopes": list(p.scopes),
-            "claims": p.claims, "config_lines": [loc_json(loc) for loc in p.config_lines()],
-            "reason": reason_json(p.decision.reason), "notes": list(p.decision.notes)}
+            "claims": p.claims, "config_lines": [location_to_json(loc) for loc in p.config_lines()],
+            "reason": reason_to_json(p.decision.reason), "notes": list(p.decision.notes)}
 
 
 def model_json(ma: ModelAccess) -> dict[str, Any]:
@@ -128,7 +62,7 @@ def model_json(ma: ModelAccess) -> dict[str, Any]:
         "some" if ma.allowed else "nobody"
     return {"model": ma.model, "route": ma.route, "in_model_list": ma.in_model_list,
             "requirements": list(ma.requirements),
-            "location": loc_json(ma.model_location), "who": who,
+            "location": location_to_json(ma.model_location), "who": who,
             "allowed": [_trial_json(p) for p in ma.allowed] if ma.in_model_list else [],
             "denied": [_trial_json(p) for p in ma.denied]}
 
@@ -199,5 +133,5 @@ def _row_label(r: MatrixRow) -> str:
 def matrix_json(models: Sequence[str], rows: Sequence[MatrixRow], route: str) -> dict[str, Any]:
     return {"route": route, "models": list(models), "rows": [
         {"role": r.role, "grant_role": r.grant.role, "kind": r.grant.kind, "value": r.grant.value,
-         "condition": r.grant.condition, "location": loc_json(r.grant.location), "issuer": r.grant.issuer,
+         "condition": r.grant.condition, "location": location_to_json(r.grant.location), "issuer": r.grant.issuer,
          "allowed": list(r.allowed), "allowed_with_scope": r.with_scope, "denied": r.reasons} for r in rows]}

@@ -5,33 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.sources import KeySetInfo
 from jwtgate.model import VerificationKey
+from jwtgate.timefmt import duration, iso
 
 Result = tuple[str, KeySetInfo | KeySourceError]
 Cached = dict[str, KeySetInfo]  # beside a failed fetch: the cached set of that source, if any
-
-
-def relative(seconds: float) -> str:
-    """A signed duration as '3 s', '7 min', '2 h 5 min', '3 d'."""
-    s = abs(int(seconds))
-    if s < 120:
-        text = f"{s} s"
-    elif s < 7200:
-        text = f"{s // 60} min"
-    elif s < 172800:
-        text = f"{s // 3600} h {s % 3600 // 60} min"
-    else:
-        text = f"{s // 86400} d"
-    return text
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def freshness(info: KeySetInfo, now: float) -> str:
@@ -39,21 +21,21 @@ def freshness(info: KeySetInfo, now: float) -> str:
     if info.origin == "file":
         return "local file"
     left = info.expires_at - now
-    expires = f"expires in {relative(left)}" if left > 0 else f"expired {relative(left)} ago"
+    expires = f"expires in {duration(left)}" if left > 0 else f"expired {duration(left)} ago"
     if info.past_window(now):
-        return f"fetched {relative(now - info.fetched_at)} ago, {expires}, PAST THE STALE WINDOW: not used"
-    return f"fetched {relative(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
+        return f"fetched {duration(now - info.fetched_at)} ago, {expires}, PAST THE STALE WINDOW: not used"
+    return f"fetched {duration(now - info.fetched_at)} ago, {expires}" + (", stale" if info.stale else "")
 
 
 def cached_note(source: str, info: KeySetInfo, now: float) -> str:
     """What a cached set is still good for when fetching it failed."""
     if info.past_window(now):
-        return (f"{source}: the cached set (fetched {relative(now - info.fetched_at)} ago) is past its stale "
+        return (f"{source}: the cached set (fetched {duration(now - info.fetched_at)} ago) is past its stale "
                 "window: tokens are refused until a fetch succeeds")
     if not info.stale:
-        return f"{source}: the cached set is still fresh for {relative(info.expires_at - now)}"
-    return (f"{source}: the cached set (fetched {relative(now - info.fetched_at)} ago) is still used, stale, "
-            f"for {relative(info.stale_until - now)} more")
+        return f"{source}: the cached set is still fresh for {duration(info.expires_at - now)}"
+    return (f"{source}: the cached set (fetched {duration(now - info.fetched_at)} ago) is still used, stale, "
+            f"for {duration(info.stale_until - now)} more")
 
 
 def key_json(key: VerificationKey) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from jwtgate.policy.cases import CaseResult
 from jwtgate.policy.coverage import Coverage
-from jwtgate.render.explain import decision_json, line_of, loc_json, render_steps
+from jwtgate.render.decision import decision_to_json, location_to_json, trace_lines
+from jwtgate.render.explain import line_of
 
 
 def _expected(r: CaseResult) -> str:
@@ -40,7 +41,7 @@ def failure_text(r: CaseResult) -> list[str]:
         where = f"  [{line_of(r.decision.reason.location)}]" if r.decision.reason.location else ""
         lines.append(f"  reason:   {r.decision.reason.message}{where}")
     lines.append("  trace:")
-    lines.extend(render_steps(r.decision.steps, indent="    "))
+    lines.extend(trace_lines(r.decision.steps, r.decision.notes, indent="    "))
     return lines
 
 
@@ -70,7 +71,7 @@ def text(results: Sequence[CaseResult], coverages: Sequence[Coverage]) -> str:
 def _coverage_json(cov: Coverage) -> dict[str, Any]:
     return {"config": cov.config, "covered": len(cov.covered), "total": len(cov.entries),
             "percent": round(cov.percent, 1),
-            "uncovered": [{"kind": e.kind, "index": e.index, "label": e.label, "location": loc_json(e.location),
+            "uncovered": [{"kind": e.kind, "index": e.index, "label": e.label, "location": location_to_json(e.location),
                            "unreachable": e.unreachable}
                           for e in cov.uncovered]}
 
@@ -78,12 +79,12 @@ def _coverage_json(cov: Coverage) -> dict[str, Any]:
 def as_json(results: Sequence[CaseResult], coverages: Sequence[Coverage]) -> dict[str, Any]:
     passed = sum(r.passed for r in results)
     return {"passed": passed, "failed": len(results) - passed,
-            "cases": [{"name": r.case.name, "location": loc_json(r.case.location), "config": r.config,
+            "cases": [{"name": r.case.name, "location": location_to_json(r.case.location), "config": r.config,
                        "passed": r.passed, "mismatches": list(r.mismatches),
                        "request": {"model": r.case.request.model, "route": r.case.request.route},
                        "expected": {"decision": "allow" if r.case.expect_allow else "deny",
                                     "reason": r.case.reason, "role": r.case.role},
-                       "actual": decision_json(r.decision)} for r in results],
+                       "actual": decision_to_json(r.decision)} for r in results],
             "coverage": [_coverage_json(c) for c in coverages]}
 
 

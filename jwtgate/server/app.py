@@ -10,20 +10,33 @@ code; anything unexpected is a 500 from jwtgate and a logged traceback, never an
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import threading
 import time
 from typing import Any
 
+from jwtgate.model import ModelEntry, VerifiedToken
 from jwtgate.policy.decision import allowed_models
+from jwtgate.policy.forwarding import forwarding
+from jwtgate.policy.routing import provider_of
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
-from jwtgate.server.inbound import BadRequest, Body, check_path, header, parse_body, path_model, takes_body_model
+from jwtgate.server.inbound import (
+    BadRequest,
+    Body,
+    check_headers,
+    check_path,
+    header,
+    parse_body,
+    path_model,
+    takes_body_model,
+)
 from jwtgate.server.metrics import CONTENT_TYPE
 from jwtgate.server.pipeline import Pipeline
 from jwtgate.server.proxy import Forwarder
-from jwtgate.server.responses import ClientGone, Refusal, send_bytes, send_json, send_refusal
-from jwtgate.server.state import AppState
+from jwtgate.server.responses import ClientGone, Refusal, is_anthropic, send_bytes, send_json, send_refusal
+from jwtgate.server.state import AppState, Gate
 from jwtgate.server.types import Receive, Scope, Send
 
 MODEL_LIST_PATHS = ("/v1/models", "/models")
@@ -35,8 +48,9 @@ class JwtgateApp:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.hide = state.settings.hide_reasons
-        self.pipeline = Pipeline(state.settings)
+        self.pipeline = Pipeline(state.settings, state.metrics)
         self.forwarder = Forwarder(state, self.pipeline)
+        self.watcher: asyncio.Future[None] | None = None  # polls the config's files (reload_interval)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -60,6 +74,8 @@ class JwtgateApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.watcher is not None:
+                    self.watcher.cancel()
                 await self.state.upstream.close()
                 gate = self.state.holder.gate
                 if gate.aclose is not None:
@@ -69,6 +85,8 @@ class JwtgateApp:
 
     async def startup(self) -> None:
         await self.state.upstream.start()
+        if self.state.settings.reload_interval > 0:
+            self.watcher = asyncio.ensure_future(reload.watch(self.state, self.state.settings.reload_interval))
         if self.state.install_sighup and threading.current_thread() is threading.main_thread():
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
@@ -82,6 +100,7 @@ class JwtgateApp:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = Ctx(scope["method"], scope["path"], time.perf_counter())
         try:
+            check_headers(scope["headers"], scope["http_version"])
             await self.dispatch(scope, receive, send, ctx)
         except Refusal as refusal:
             await self.refuse(send, refusal, ctx, reason_header=forward_auth.is_verify(scope["path"]))
@@ -112,7 +131,8 @@ class JwtgateApp:
         if ctx.started:
             return
         ctx.started = True
-        await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header)
+        await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header,
+                           anthropic=is_anthropic(ctx.path))
 
     def finish(self, ctx: Ctx) -> None:
         self.state.metrics.count_request(ctx.decision, ctx.reason or "ok")
@@ -142,7 +162,14 @@ class JwtgateApp:
         body = self.read_model(data, headers, path, needs_model)
         ctx.model = body.model if body.model is not None else path_model(path)
         decision = self.pipeline.decide(gate, auth, ctx.model, path, ctx, needs_model)
-        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx)
+        how = forwarding(gate.policy, decision, path)
+        if how.how == "refuse":
+            raise Refusal(403, "policy.upstream_scope", how.reason)
+        if how.how == "answer":
+            await self.model_info(scope, send, gate, auth, ctx)
+            return
+        await self.forwarder.forward(scope, receive, send, gate, decision, body, ctx, auth[1].claims,
+                                     how.credential)
 
     def read_model(self, data: bytes, headers: Any, path: str, needs_model: bool) -> Body:
         """The body and the model it names. Every body is looked at, not only those of known model routes:
@@ -185,6 +212,29 @@ class JwtgateApp:
                           "allow")
         ctx.model, ctx.status = wanted, 200
         await send_json(send, 200, _model_object(wanted))
+
+    async def model_info(self, scope: Scope, send: Send, gate: Gate, auth: tuple[str, VerifiedToken],
+                         ctx: Ctx) -> None:
+        """``/model/info`` and ``/model_group/info``, answered from the config for the caller's models only."""
+        if scope["method"] not in ("GET", "HEAD"):
+            raise Refusal(405, "request.method", "use GET", "error")
+        names = set(allowed_models(gate.policy, auth[1].claims))
+        entries = [e for e in gate.policy.models if e.name in names]
+        if scope["path"] == "/model_group/info":
+            groups = {e.name: e for e in entries}
+            data = [{"model_group": name, "providers": [provider_of(e) or "openai"]} for name, e in groups.items()]
+        else:
+            data = [_model_info(e) for e in entries]
+        ctx.status = 200
+        await send_json(send, 200, {"data": data})
+
+
+def _model_info(entry: ModelEntry) -> dict[str, Any]:
+    """LiteLLM's /model/info entry as a non-admin sees it: no api_base, no api_key."""
+    model = entry.params.get("model")
+    info = json.loads(json.dumps(entry.info, default=str))  # YAML dates and the like as strings
+    return {"model_name": entry.name, "litellm_params": {"model": model if isinstance(model, str) else entry.name},
+            "model_info": info}
 
 
 def _model_object(name: str) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from typing import Any
 class Ctx:
     """Filled in as a request goes through; one JSON log line is made from it at the end."""
 
-    __slots__ = ("complete", "decision", "disconnected", "fingerprint", "iss", "kid", "method", "model", "path",
-                 "reason", "role", "started", "status", "subject", "t0", "upstream_status")
+    __slots__ = ("claims", "complete", "decided", "decision", "disconnected", "fingerprint", "iss", "kid", "method",
+                 "model", "path", "reason", "role", "shadow", "started", "status", "subject", "t0", "upstream_status")
 
     def __init__(self, method: str, path: str, t0: float) -> None:
         self.method, self.path, self.t0 = method, path, t0
@@ -26,9 +26,18 @@ class Ctx:
         self.started = False
         self.complete = False
         self.disconnected = False
+        self.decided: dict[str, Any] | None = None  # log_claims: the request as decided and its outcome
+        self.claims: dict[str, Any] | None = None  # log_claims: the verified claims the policies read
+        self.shadow: dict[str, Any] | None = None  # --shadow-config: the shadow's outcome, when it differs
 
     def record(self, latency_ms: float) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "model": self.model, "subject": self.subject,
-                "role": self.role, "decision": self.decision, "reason": self.reason, "status": self.status,
-                "upstream_status": self.upstream_status, "latency_ms": round(latency_ms, 3),
-                "token": self.fingerprint, "kid": self.kid, "iss": self.iss}
+        out: dict[str, Any] = {"method": self.method, "path": self.path, "model": self.model,
+                               "subject": self.subject, "role": self.role, "decision": self.decision,
+                               "reason": self.reason, "status": self.status, "upstream_status": self.upstream_status,
+                               "latency_ms": round(latency_ms, 3), "token": self.fingerprint, "kid": self.kid,
+                               "iss": self.iss}
+        if self.shadow is not None:
+            out["shadow"] = self.shadow
+        if self.decided is not None:
+            out["decided"], out["claims"] = self.decided, self.claims
+        return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from jwtgate.model import Decision
+from jwtgate.policy.forwarding import PROXY_ADMIN, SHARED_OK, forwarding
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import BadRequest, check_path, header, parse_body, path_model, takes_body_model
 from jwtgate.server.pipeline import Pipeline
@@ -51,6 +53,17 @@ def request_model(path: str, body_model: str | None, header_model: str | None) -
     return named.pop() if named else None
 
 
+def _check_gateway_credential(gate: Gate, decision: Decision, route: str) -> None:
+    """The forwarding rule (``policy.forwarding``) where jwtgate neither answers nor picks the credential: the
+    gateway sends its own, so a route it would answer for that credential is admin-only (403)."""
+    how = forwarding(gate.policy, decision, route)
+    if how.group in SHARED_OK or (how.how == "forward" and decision.role == PROXY_ADMIN):
+        return
+    raise Refusal(403, "policy.upstream_scope", f"{route} ({how.group} route) is answered by the upstream for the "
+                  "gateway's credential, not the caller's: through forward-auth only proxy_admin may call it "
+                  "(jwtgate serve answers /v1/models and /model/info itself)")
+
+
 async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive, send: Send, ctx: Ctx) -> None:
     """Answer the gateway's question about the request it holds: 200 with identity headers, else a Refusal."""
     headers = scope["headers"]
@@ -67,6 +80,8 @@ async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive,
     ctx.model = request_model(route, body_model, x_model.decode("utf-8", "replace") if x_model else None)
     needs_model = takes_body_model(method, route) or ctx.model is not None
     decision = pipeline.decide(gate, auth, ctx.model, route, ctx, needs_model)
-    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in pipeline.identity(decision).items()]
+    _check_gateway_credential(gate, decision, route)
+    identity, _ = pipeline.identity(decision, gate.policy, auth[1].claims)
+    out = [(k.encode("latin-1"), v.encode("utf-8")) for k, v in identity.items()]
     ctx.status = 200
     await send_bytes(send, 200, b"", out)

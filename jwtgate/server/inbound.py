@@ -43,6 +43,44 @@ class Body:
     parsed: dict[str, object] | None = None
 
 
+MAX_HEADER_LINE = 8 * 1024  # nginx's large_client_header_buffers (4 x 8k): one header line, and all of them
+MAX_HEADERS = 32 * 1024
+# Bounded by the token cap instead (token.too_large, 401), and never forwarded upstream.
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+
+
+def check_headers(headers: list[tuple[bytes, bytes]], http_version: str) -> None:
+    """RFC 9112 rules the HTTP parser leaves to the server: exactly one Host (HTTP/1.1), bounded headers.
+
+    The parser (llhttp) already refuses bad framing: Content-Length with Transfer-Encoding, duplicate
+    or invalid Content-Length, bad chunk sizes, obs-fold.
+    """
+    hosts = size = 0
+    for key, value in headers:
+        size += len(key) + len(value)
+        if key == b"host":
+            hosts += 1
+    if size > MAX_HEADER_LINE:  # else no line can be too long either
+        _check_sizes(headers)
+    if hosts > 1 or (hosts == 0 and http_version != "1.0"):
+        raise BadRequest(400, "request.bad_host", "an HTTP/1.1 request needs exactly one Host header"
+                         if hosts == 0 else "the request has more than one Host header")
+
+
+def _check_sizes(headers: list[tuple[bytes, bytes]]) -> None:
+    size = 0
+    for key, value in headers:
+        if key in CREDENTIAL_HEADERS:
+            continue
+        line = len(key) + len(value)
+        if line > MAX_HEADER_LINE:
+            raise BadRequest(400, "request.header_too_large", f"header {key[:40].decode('latin-1')!r} is longer "
+                             f"than {MAX_HEADER_LINE} bytes")
+        size += line
+    if size > MAX_HEADERS:
+        raise BadRequest(400, "request.header_too_large", f"the request headers are larger than {MAX_HEADERS} bytes")
+
+
 def header(headers: Headers, name: bytes) -> bytes | None:
     """The first value of a (lower-case) header name."""
     for key, value in headers:
@@ -52,13 +90,17 @@ def header(headers: Headers, name: bytes) -> bytes | None:
 
 
 def bearer_token(headers: Headers) -> str | None:
-    """``Authorization: Bearer <t>``, else ``x-api-key`` (Anthropic clients); None when neither is sent."""
-    auth = api_key = None
+    """``Authorization: Bearer <t>``, else ``x-api-key`` (Anthropic clients), else ``api-key`` (Azure OpenAI
+    clients), as LiteLLM reads them; None when none is sent."""
+    auth = api_key = azure_key = None
     for key, value in headers:
         if key == b"authorization" and auth is None:
             auth = value
         elif key == b"x-api-key" and api_key is None:
             api_key = value
+        elif key == b"api-key" and azure_key is None:
+            azure_key = value
+    api_key = api_key if api_key is not None else azure_key
     if auth is not None:
         scheme, _, token = auth.decode("latin-1").strip().partition(" ")
         token = token.strip()
@@ -102,10 +144,13 @@ def parse_body(data: bytes, content_type: bytes | None) -> Body:
         return Body(data, "multipart", multipart_field(data, raw_ctype, "model")[0])
     if ctype.startswith("application/x-www-form-urlencoded"):
         return Body(data, "form", _form_model(data))
-    stripped = data.lstrip()
-    if not stripped:
-        return Body(data, "raw", None)
-    if stripped[:1] != b"{":
+    first = data[:1]
+    if first != b"{":  # the usual JSON body starts right away; else look past leading whitespace
+        stripped = data.lstrip()
+        if not stripped:
+            return Body(data, "raw", None)
+        first = stripped[:1]
+    if first != b"{":
         if "json" in ctype:
             raise BadRequest(400, "request.invalid_json", "the request body is not a JSON object")
         return Body(data, "raw", None)
@@ -177,10 +222,46 @@ def _boundary(ctype: str) -> bytes:
     return m.group(1).encode("latin-1")
 
 
-def rewrite_model(body: Body, model: str, content_type: bytes | None) -> bytes:
-    """The body with its model replaced by the upstream's name for it."""
+# Where LiteLLM reads a request's end user in a JSON body (auth_utils.get_end_user_id_from_request_body).
+USER_ENDPOINTS = frozenset({"chat/completions", "completions", "embeddings", "responses"})
+ANTHROPIC_USER_ENDPOINTS = frozenset({"messages"})
+
+
+def user_field(path: str) -> str | None:
+    """``user`` or ``metadata.user_id`` (Anthropic) for an endpoint whose body names the end user, else None."""
+    parts = endpoint(path).split("/")
+    for candidate in ("/".join(parts), "/".join(parts[-2:]), parts[-1]):  # Azure: /openai/deployments/{m}/...
+        if candidate in USER_ENDPOINTS:
+            return "user"
+        if candidate in ANTHROPIC_USER_ENDPOINTS:
+            return "metadata.user_id"
+    return None
+
+
+def _with_user(obj: dict[str, object], field: str, user: str) -> dict[str, object]:
+    """The body with the verified end user in ``field``, and no client value LiteLLM would read first."""
+    if field == "user":
+        return {**obj, "user": user}
+    meta = obj.get("metadata")
+    out = {k: v for k, v in obj.items() if k != "user"}
+    out["metadata"] = {**(meta if isinstance(meta, dict) else {}), "user_id": user}
+    litellm_meta = obj.get("litellm_metadata")
+    if isinstance(litellm_meta, dict) and "user" in litellm_meta:
+        out["litellm_metadata"] = {k: v for k, v in litellm_meta.items() if k != "user"}
+    return out
+
+
+def rewrite_model(body: Body, model: str | None, content_type: bytes | None,
+                  user: tuple[str, str] | None = None) -> bytes:
+    """The body with its model replaced by the upstream's name for it and, for a JSON object body,
+    ``user`` = (field, value) set (``jwtgate.identity.user_field``): one JSON encoding for both."""
     if body.kind == "json" and body.parsed is not None:
-        return json.dumps({**body.parsed, "model": model}, ensure_ascii=False).encode("utf-8")
+        obj = body.parsed if model is None else {**body.parsed, "model": model}
+        if user is not None:
+            obj = _with_user(obj, *user)
+        return json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    if model is None:
+        return body.data
     if body.kind == "form":
         pairs = parse_qsl(body.data.decode("utf-8"), keep_blank_values=True)
         return urlencode([(k, model if k == "model" else v) for k, v in pairs]).encode("utf-8")

@@ -7,17 +7,25 @@ then go through these same steps, so a token and a request get the same answer o
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jwtgate.check import decide_token
 from jwtgate.errors import JwtgateError
-from jwtgate.model import Decision, Request, ServeSettings, VerifiedToken
-from jwtgate.policy.decision import decide
+from jwtgate.model import Decision, Policy, Request, ServeSettings, VerifiedToken
+from jwtgate.policy.identity import NO_IDENTITY, Identity, identity_for
+from jwtgate.server import shadow
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import bearer_token, header
+from jwtgate.server.metrics import Metrics
 from jwtgate.server.responses import Refusal, read_body
 from jwtgate.server.state import Gate
 from jwtgate.server.types import Receive, Scope
 from jwtgate.tokens.compact import token_facts
 
 Auth = tuple[str, VerifiedToken]  # the bearer token as sent and its verification
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # what cannot travel in a header value
 
 
 def _text(value: object) -> str | None:
@@ -27,9 +35,10 @@ def _text(value: object) -> str | None:
 class Pipeline:
     """authenticate -> body -> decide -> identity, for one request against one Gate (read once per request)."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    def __init__(self, settings: ServeSettings, metrics: Metrics) -> None:
         self.subject_header, self.role_header = settings.subject_header, settings.role_header
         self.max_body = settings.max_body_bytes
+        self.metrics = metrics
 
     async def authenticate(self, gate: Gate, scope: Scope, ctx: Ctx) -> Auth:
         """The token and its verification, or a Refusal: 401 missing/invalid, 503 when keys cannot be had."""
@@ -56,23 +65,34 @@ class Pipeline:
         key = (auth[0], model, route, needs_model)
         decision = gate.decisions.get(key)
         if decision is None:
-            decision = decide(gate.policy, auth[1].claims, Request(model, route, needs_model))
+            decision = decide_token(gate.policy, auth[1], Request(model, route, needs_model))
             gate.decisions.put(key, decision)
         ctx.subject, ctx.role = decision.subject, decision.role
+        if gate.shadow is not None or gate.log_paths is not None:
+            shadow.observe(gate, auth[1].claims, key, decision, ctx, self.metrics)
         if not decision.allowed:
             reason = decision.reason
             raise Refusal(403, reason.code if reason else "policy.denied", reason.message if reason else "denied")
         ctx.decision = "allow"
         return decision
 
-    def identity(self, decision: Decision) -> dict[str, str]:
-        """Identity headers for the upstream; a value that cannot travel in a header is refused (403)."""
+    def identity(self, decision: Decision, policy: Policy, claims: Mapping[str, Any]) -> tuple[dict[str, str],
+                                                                                                Identity]:
+        """Identity headers for the upstream (subject, role, ``jwtgate.identity.headers``) and the end-user
+        value (``jwtgate.identity.user_field``); a value that cannot travel in a header is refused (403)."""
         out = {}
         for name, value in ((self.subject_header, decision.subject), (self.role_header, decision.role)):
             if not value:
                 continue
-            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+            if _CONTROL.search(value):
                 raise Refusal(403, "policy.identity_invalid",
                               f"the token's identity cannot be sent upstream as {name}: it contains control characters")
             out[name] = value
-        return out
+        identity = identity_for(policy, claims)
+        if identity is NO_IDENTITY:
+            return out, identity
+        if identity.problem is not None:
+            raise Refusal(403, "policy.identity_invalid", f"the token's identity cannot be sent upstream: "
+                          f"{identity.problem}")
+        out.update(identity.headers)
+        return out, identity

@@ -8,17 +8,21 @@ one has errors.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import ServeSettings
+from jwtgate.server.metrics import MULTIPROC_ENV
 from jwtgate.server.state import AccessLog, ConfigRejected
 from jwtgate.server.wiring import ServeOptions, build_state
 
@@ -114,16 +118,33 @@ def supervise(opts: ServeOptions, env: Mapping[str, str], settings: ServeSetting
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker_main, args=(opts, dict(env), sock), daemon=False)
              for _ in range(settings.workers)]
-    for p in procs:
-        p.start()
-    stopping = _install_forwarders(procs)
-    for p in procs:
-        while p.is_alive():
-            p.join(0.5)
-            if stopping() and not p.is_alive():
-                break
+    with _shared_metrics_dir():
+        for p in procs:
+            p.start()
+        stopping = _install_forwarders(procs)
+        for p in procs:
+            while p.is_alive():
+                p.join(0.5)
+                if stopping() and not p.is_alive():
+                    break
     sock.close()
     return max((p.exitcode or 0) for p in procs) if not stopping() else 0
+
+
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """``PROMETHEUS_MULTIPROC_DIR`` for the workers (they inherit it): a temp dir, removed at the end.
+    One the user set is used as it is and left in place."""
+    if os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="jwtgate-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _install_forwarders(procs: list[Any]) -> Callable[[], bool]:

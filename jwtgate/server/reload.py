@@ -1,4 +1,6 @@
-"""SIGHUP: re-read and re-lint the config off the event loop, then swap it in one assignment.
+"""Reload: re-read and re-lint the config off the event loop, then swap it in one assignment.
+
+On SIGHUP, and (``jwtgate.serve.reload_interval``) when a poll of the config and key files sees one changed.
 
 A config with lint errors (or one that cannot be read) is refused and the running one stays. On a swap
 the old authenticator's verified-token cache is cleared, so no token outlives the config it passed.
@@ -7,6 +9,7 @@ the old authenticator's verified-token cache is cleared, so no token outlives th
 from __future__ import annotations
 
 import asyncio
+import os
 
 from jwtgate.errors import JwtgateError
 from jwtgate.server.state import AppState, ConfigRejected
@@ -45,3 +48,42 @@ async def reload(state: AppState) -> bool:
     state.metrics.reloads.labels("ok").inc()
     log.info("config reloaded from %s (%d models)", gate.policy.file, len(gate.policy.models))
     return True
+
+
+Signature = tuple[tuple[str, str, int, int, int] | None, ...]
+
+
+def signature(files: tuple[str, ...]) -> Signature:
+    """What identifies each file's content: its resolved path, inode, size and mtime (None: unreadable).
+
+    The resolved path catches a Kubernetes ConfigMap update, which swaps the ``..data`` symlink to a new
+    directory and never writes the old file; the inode and mtime catch an edit or an atomic rename.
+    """
+    out: list[tuple[str, str, int, int, int] | None] = []
+    for name in files:
+        try:
+            st = os.stat(name)
+            out.append((name, os.path.realpath(name), st.st_ino, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+async def watch(state: AppState, interval: float) -> None:
+    """Every ``interval`` seconds, look at the running config's files; reload when one changed.
+
+    A change is acted on once: a refused config is not retried until its files change again.
+    """
+    files = state.holder.gate.files
+    seen = signature(files)
+    while True:
+        await asyncio.sleep(interval)
+        now = signature(files)
+        if now == seen:
+            continue
+        state.events.info("config or key file changed on disk; reloading")
+        await reload(state)
+        if state.holder.gate.files != files:  # the new config names other key files
+            files = state.holder.gate.files
+            now = signature(files)
+        seen = now

@@ -13,6 +13,14 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "
                404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
                415: "invalid_request_error", 500: "server_error", 502: "upstream_error", 503: "service_unavailable",
                504: "upstream_timeout"}
+# Anthropic's error types (https://docs.anthropic.com/en/api/errors), for errors on /v1/messages.
+ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                   404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
+                   415: "invalid_request_error", 429: "rate_limit_error"}
+# Refusals a retry may cure (the SDKs retry 5xx by default); every other refusal says x-should-retry: false,
+# which the openai and anthropic SDKs obey (their _should_retry reads it before the status).
+TRANSIENT = frozenset({"jwks.unavailable", "jwks.timeout", "jwks.http_status", "upstream.unreachable",
+                       "upstream.reset", "upstream.timeout"})
 # What a caller sees with hide_reasons: a generic code and message per status; the detail goes to the log.
 HIDDEN = {401: ("token.invalid", "invalid or missing credentials"), 403: ("policy.denied", "access denied"),
           503: ("jwks.unavailable", "signing keys are unavailable; try again later")}
@@ -36,9 +44,22 @@ class ClientGone(Exception):
     """The client disconnected before its request body arrived."""
 
 
-def error_body(status: int, code: str, message: str) -> bytes:
-    err = {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "param": None, "code": code}
-    return json.dumps({"error": err}, ensure_ascii=False).encode("utf-8")
+def error_body(status: int, code: str, message: str, *, anthropic: bool = False) -> bytes:
+    """OpenAI's error shape, or (``anthropic``) Anthropic's ``{"type": "error", "error": {type, message}}``;
+    both carry jwtgate's reason code as ``error.code``."""
+    if anthropic:
+        doc: dict[str, Any] = {"type": "error", "error": {"type": ANTHROPIC_TYPES.get(status, "api_error"),
+                                                          "message": message, "code": code}}
+    else:
+        doc = {"error": {"message": message, "type": ERROR_TYPES.get(status, "api_error"), "param": None,
+                         "code": code}}
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def is_anthropic(path: str) -> bool:
+    """Anthropic's API (``/v1/messages``, ``/v1/messages/count_tokens``): its clients expect its error shape."""
+    return path.startswith(("/v1/messages", "/messages")) and path.rstrip("/").rsplit("/", 1)[-1] in (
+        "messages", "count_tokens")
 
 
 def www_authenticate(code: str, message: str) -> bytes:
@@ -60,15 +81,19 @@ async def send_json(send: Send, status: int, payload: Any, headers: Sequence[tup
     await send_bytes(send, status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), [*JSON, *headers])
 
 
-async def send_refusal(send: Send, refusal: Refusal, *, hide: bool, reason_header: bool = False) -> None:
-    """The OpenAI-shaped error; 401 carries the Bearer challenge; forward-auth adds X-Jwtgate-Reason."""
+async def send_refusal(send: Send, refusal: Refusal, *, hide: bool, reason_header: bool = False,
+                       anthropic: bool = False) -> None:
+    """The OpenAI-shaped (or Anthropic-shaped) error; 401 carries the Bearer challenge; forward-auth adds
+    X-Jwtgate-Reason; a refusal no retry can cure says ``x-should-retry: false``."""
     code, message = refusal.public(hide)
     headers = list(JSON)
+    if refusal.code not in TRANSIENT:
+        headers.append((b"x-should-retry", b"false"))
     if refusal.status == 401:
         headers.append((b"www-authenticate", www_authenticate(code, message)))
     if reason_header:
         headers.append((b"x-jwtgate-reason", code.encode("latin-1", "replace")))
-    await send_bytes(send, refusal.status, error_body(refusal.status, code, message), headers)
+    await send_bytes(send, refusal.status, error_body(refusal.status, code, message, anthropic=anthropic), headers)
 
 
 async def read_body(receive: Receive, limit: int, declared: bytes | None) -> bytes:

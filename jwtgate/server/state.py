@@ -36,6 +36,10 @@ class Gate:
     keys_ready: Callable[[], Awaitable[bool]] = field(default=lambda: _true())
     aclose: Callable[[], Awaitable[None]] | None = None
     decisions: DecisionCache = field(default_factory=lambda: DecisionCache(10_000))
+    files: tuple[str, ...] = ()  # the config and key files it was built from (watched for changes)
+    shadow: Policy | None = None  # serve --shadow-config: a second policy deciding every request, not enforced
+    log_paths: tuple[str, ...] | None = None  # jwtgate.serve.log_claims: the claim paths an access line keeps
+    observed: dict[Any, Any] = field(default_factory=dict)  # server/shadow.py: what it computed, per decision key
 
 
 class DecisionCache:

@@ -1,33 +1,22 @@
-"""Where a request goes and with which headers; one pooled aiohttp ClientSession sends it.
+"""Where a request goes and with which headers; one pooled client (``http_client``) sends it.
 
-``build_targets`` turns ``model_list`` into a forwarding table once per loaded config: a model with
-``litellm_params.api_base`` goes there (its ``model`` rewritten to ``litellm_params.model`` less an
-OpenAI-compatible provider prefix), anything else goes to ``--upstream`` unchanged.
+``build_targets`` turns the serve mode's model routes (``jwtgate.policy.routing``) into a forwarding table
+once per loaded config.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from jwtgate.config.env import resolve_env
 from jwtgate.model import Policy
+from jwtgate.policy import identity
+from jwtgate.policy.routing import model_routes
+from jwtgate.server.http_client import HttpClient
 
-if TYPE_CHECKING:
-    import aiohttp
-
-# LiteLLM provider prefixes whose API is OpenAI's, so the request can be sent to api_base as it is.
-OPENAI_COMPATIBLE = frozenset({
-    "openai", "hosted_vllm", "vllm", "openai_like", "custom_openai", "text-completion-openai", "lm_studio",
-    "llamafile", "xinference", "litellm_proxy", "ollama_chat", "deepinfra", "together_ai", "groq", "fireworks_ai",
-    "deepseek", "mistral", "openrouter", "perplexity", "nvidia_nim", "cerebras", "sambanova", "github",
-})
-HOP_BY_HOP = frozenset({
-    b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
-    b"trailers", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-})
+HOP_BY_HOP = frozenset(name.encode("latin-1") for name in identity.HOP_BY_HOP)
 CLIENT_CREDENTIALS = frozenset({b"authorization", b"x-api-key", b"api-key"})
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -57,34 +46,22 @@ class Targets:
         return self.default
 
 
-def upstream_model_name(litellm_model: str) -> str:
-    """``openai/gpt-4o`` -> ``gpt-4o``; a prefix that is not OpenAI-compatible stays."""
-    provider, sep, rest = litellm_model.partition("/")
-    return rest if sep and provider in OPENAI_COMPATIBLE else litellm_model
+def build_targets(policy: Policy, env: Mapping[str, str], upstream: str | None, key_env: str | None,
+                  mode: str) -> Targets:
+    """The forwarding table for a serve mode (``jwtgate.policy.routing.model_routes``): per-model targets for
+    direct-mode entries with ``api_base``, else the default upstream.
 
-
-def build_targets(policy: Policy, env: Mapping[str, str], upstream: str | None, key_env: str | None) -> Targets:
-    """The forwarding table: per-model targets for entries with ``api_base``, else the default upstream.
-
-    The default upstream (a LiteLLM proxy, usually) gets the ``key_env`` credential, falling back to the
-    model's ``api_key``; an ``api_base`` target gets the model's ``api_key``, falling back to ``key_env``.
-    The first ``model_list`` entry of a name is used.
+    Each credential goes only where it belongs: the upstream gets the ``key_env`` credential, an ``api_base``
+    target its model's ``api_key`` (never the other's).
     """
-    env_key = env.get(key_env) if key_env else None
+    env_key = env.get(key_env) or None if key_env else None
     default = Target(upstream.rstrip("/"), False, None, env_key) if upstream else None
     by_model: dict[str, Target] = {}
-    for entry in policy.models:
-        if entry.name in by_model:
-            continue
-        params = entry.params
-        model_key = resolve_env(params.get("api_key"), env)
-        base = resolve_env(params.get("api_base"), env)
+    for route in model_routes(policy, mode):
+        base = resolve_env(route.api_base, env) if route.api_base else None
         if base:
-            litellm_model = params.get("model")
-            name = upstream_model_name(litellm_model) if isinstance(litellm_model, str) else None
-            by_model[entry.name] = Target(base.rstrip("/"), True, name, model_key or env_key)
-        elif default is not None and model_key and not env_key:
-            by_model[entry.name] = Target(default.base, False, None, model_key)
+            key = resolve_env(route.api_key, env) if route.api_key else None
+            by_model[route.name] = Target(base.rstrip("/"), True, route.sent_model, key or None)
     return Targets(default, by_model)
 
 
@@ -131,7 +108,7 @@ RESPONSE_DROP = (HOP_BY_HOP - {b"content-length"}) | {b"date", b"server"}
 def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Upstream response headers less hop-by-hop ones, ``date`` and ``server`` (the server sets its own).
 
-    ``content-length`` is kept: the body is relayed byte for byte (aiohttp does not decompress it).
+    ``content-length`` is kept: the body is relayed byte for byte (the client does not decompress it).
     """
     out = [(k, v) for k, v in ((k.lower(), v) for k, v in raw) if k not in RESPONSE_DROP]
     if any(k == b"connection" for k, _ in out):
@@ -140,34 +117,8 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, by
     return out
 
 
-class UpstreamClient:
-    """One pooled aiohttp ClientSession for the life of the server (created inside the running loop)."""
-
-    def __init__(self, *, connect_timeout: float, read_timeout: float, pool_size: int = 0) -> None:
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
+class UpstreamClient(HttpClient):
+    """The one pooled upstream client (``http_client.HttpClient``) for the life of the server."""
 
     async def start(self) -> None:
-        self._open()
-
-    def _open(self) -> aiohttp.ClientSession:
-        import aiohttp
-
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=self.read_timeout)
-            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                                  cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The session, opened on first use when no lifespan startup ran (in-process tests)."""
-        return self._session if self._session is not None else self._open()
+        """Nothing to open ahead: connections are made on first use, inside the running loop."""

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from jwtgate.errors import KeySourceError, UsageError
+from jwtgate.errors import JwtgateError, KeySourceError, UsageError
 from jwtgate.model import Finding, Policy, ServeSettings
+from jwtgate.server import startup
 from jwtgate.server.metrics import Metrics
 from jwtgate.server.state import AccessLog, AppState, ConfigRejected, Gate, GateHolder
 from jwtgate.server.upstream import UpstreamClient, build_targets
@@ -39,12 +40,17 @@ class ServeOptions:
     jwks: tuple[str, ...] = ()
     upstream_key_env: str | None = None
     hide_reasons: bool | None = None
+    shadow_config: str | None = None
+    mode: str | None = None
+
+
+MIN_RELOAD_INTERVAL, MAX_RELOAD_INTERVAL = 0.1, 3600.0
 
 
 def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
     """Flags override the file; the file overrides the defaults. Bad values are usage errors."""
-    flags: dict[str, Any] = {"upstream": opts.upstream, "host": opts.host, "port": opts.port, "workers": opts.workers,
-             "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
+    flags: dict[str, Any] = {"mode": opts.mode, "upstream": opts.upstream, "host": opts.host, "port": opts.port,
+             "workers": opts.workers, "upstream_key_env": opts.upstream_key_env, "hide_reasons": opts.hide_reasons}
     settings = dataclasses.replace(policy.settings.serve, **{k: v for k, v in flags.items() if v is not None})
     if not 0 <= settings.port <= 65535:
         raise UsageError(f"port {settings.port} is out of range", hint="use 0-65535 (0 = any free port)")
@@ -52,6 +58,9 @@ def effective_settings(policy: Policy, opts: ServeOptions) -> ServeSettings:
         raise UsageError(f"workers must be at least 1, not {settings.workers}")
     if settings.upstream is not None:
         check_url(settings.upstream, "--upstream")
+    if settings.reload_interval != 0 and not MIN_RELOAD_INTERVAL <= settings.reload_interval <= MAX_RELOAD_INTERVAL:
+        raise UsageError(f"jwtgate.serve.reload_interval {settings.reload_interval:g} is out of range",
+                         hint=f"use 0 (off) or {MIN_RELOAD_INTERVAL:g}-{MAX_RELOAD_INTERVAL:g} seconds")
     return settings
 
 
@@ -71,7 +80,12 @@ def check_url(url: str, what: str) -> None:
 
 def load_checked(path: str, env: Mapping[str, str], today: date | None = None) -> tuple[Policy, list[Finding]]:
     """Load and lint (the config's own suppressions and jwtgate.lint settings apply, as in ``jwtgate lint``);
-    ConfigRejected with the errors when there are any; else (policy, warnings). ``today``: default UTC today."""
+    ConfigRejected with the errors when there are any; else (policy, warnings). ``today``: default UTC today.
+
+    An unset ``os.environ/NAME`` (JG301, a warning for lint) is an error here, suppressed or not: serve reads
+    every setting the loader resolves, and a silently missing issuer, key or secret must not change what
+    serve does.
+    """
     from datetime import UTC, datetime
 
     from jwtgate.config.loader import load_policy
@@ -81,15 +95,19 @@ def load_checked(path: str, env: Mapping[str, str], today: date | None = None) -
     text, name = read_text(path)
     policy = load_policy(text, name, env)
     report = lint_report(policy, env, text=text, today=today or datetime.now(UTC).date())
-    errors = [f for f in report.findings if f.severity == "error"]
+    unset = [f for f in policy.findings if f.code in startup.FATAL_AT_START]
+    errors = [f for f in report.findings if f.severity == "error" and f not in unset] + unset
     if errors:
         raise ConfigRejected(errors)
-    return policy, [f for f in report.findings if f.severity != "error"]
+    return policy, [f for f in report.findings if f not in errors]
 
 
-def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str]) -> None:
-    """Refuse to start when some model has nowhere to go."""
-    targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env)
+def check_upstream(policy: Policy, settings: ServeSettings, env: Mapping[str, str],
+                   opts_jwks: tuple[str, ...] = ()) -> None:
+    """Refuse to start on an unsafe config (``server.startup``) or when some model has nowhere to go."""
+    startup.check_audience(policy, opts_jwks)
+    startup.check_environment(policy, settings, env)
+    targets = build_targets(policy, env, settings.upstream, settings.upstream_key_env, settings.mode)
     for name, target in targets.by_model.items():
         if target.strip_version:  # an api_base target
             check_url(target.base, f"model_list entry '{name}': api_base")
@@ -108,11 +126,19 @@ class GateBuilder:
         self.opts, self.env, self.settings, self.metrics, self.clock = opts, env, settings, metrics, clock
 
     def load(self) -> Gate:
-        """For reload: read, lint, build (raises ConfigRejected / JwtgateError)."""
+        """For reload: read, lint, the start-up checks, build, the shadow config too (raises ConfigRejected /
+        JwtgateError)."""
         policy, _ = load_checked(self.opts.config, self.env)
-        return self.build(policy)
+        check_upstream(policy, self.settings, self.env, self.opts.jwks)
+        return self.build(policy, self.load_shadow()[0])
 
-    def build(self, policy: Policy) -> Gate:
+    def load_shadow(self) -> tuple[Policy | None, list[Finding]]:
+        """``--shadow-config``, linted like the enforced one (errors: ConfigRejected)."""
+        if self.opts.shadow_config is None:
+            return None, []
+        return load_checked(self.opts.shadow_config, self.env)
+
+    def build(self, policy: Policy, shadow: Policy | None = None) -> Gate:
         from jwtgate.keys.disk_cache import default_cache_dir
         from jwtgate.keys.sources import KeyStoreOptions
         from jwtgate.keys.store import KeyStore
@@ -122,8 +148,21 @@ class GateBuilder:
                          options=KeyStoreOptions.from_policy(policy), async_client=self._http_client(policy))
         auth = Authenticator(policy, store, extra_sources=self.opts.jwks, clock=self.clock,
                              cache_size=self.settings.verified_cache_size, cache_ttl=self.settings.verified_cache_ttl)
-        targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env)
-        return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose)
+        targets = build_targets(policy, self.env, self.settings.upstream, self.settings.upstream_key_env,
+                                self.settings.mode)
+        return Gate(policy, auth, targets, keys_ready=lambda: keys_ready(auth), aclose=store.aclose,
+                    files=config_files(policy, self.opts.config, self.opts.jwks),
+                    shadow=shadow,
+                    log_paths=self._log_paths(policy, shadow))
+
+    def _log_paths(self, policy: Policy, shadow: Policy | None) -> tuple[str, ...] | None:
+        """The claim paths an access line keeps: those either config reads (None: log_claims is off)."""
+        from jwtgate.policy.decision import decision_claim_paths
+
+        if not self.settings.log_claims:
+            return None
+        paths = decision_claim_paths(policy) + (decision_claim_paths(shadow) if shadow is not None else ())
+        return tuple(dict.fromkeys(paths))
 
     def _http_client(self, policy: Policy) -> httpx.AsyncClient:
         import httpx
@@ -135,6 +174,23 @@ class GateBuilder:
 
         timeout = httpx.Timeout(policy.settings.fetch_timeout)
         return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [on_response]}, trust_env=True)
+
+
+def config_files(policy: Policy, config: str, extra_sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The config file and every key file it (or ``--jwks``) names: what a reload re-reads."""
+    from jwtgate.keys.sources import sources_for_policy
+
+    keys = [s.source for s in sources_for_policy(policy, extra_sources) if _is_file(s.source)]
+    return (config, *dict.fromkeys(keys))
+
+
+def _is_file(source: str) -> bool:
+    from jwtgate.keys.sources import source_kind
+
+    try:
+        return source_kind(source) == "file"
+    except JwtgateError:  # an unsupported scheme: lint has refused the config already
+        return False
 
 
 async def keys_ready(auth: Authenticator) -> bool:
@@ -160,16 +216,17 @@ def build_state(opts: ServeOptions, env: Mapping[str, str], access_stream: TextI
     """
     policy, warnings = load_checked(opts.config, env)
     settings = effective_settings(policy, opts)
-    check_upstream(policy, settings, env)
+    check_upstream(policy, settings, env, opts.jwks)
     metrics = Metrics()
     builder = GateBuilder(opts, env, settings, metrics)
     upstream = UpstreamClient(connect_timeout=settings.upstream_connect_timeout,
                               read_timeout=settings.upstream_timeout)
-    holder = GateHolder(builder.build(policy))
+    shadow, shadow_warnings = builder.load_shadow()
+    holder = GateHolder(builder.build(policy, shadow))
     state = AppState(holder, upstream, settings, metrics, AccessLog(stream=access_stream, batch=batch_log),
                      loader=builder.load)
     metrics.watch_key_cache_age(lambda: key_cache_age(holder.gate.authenticator, time.time()))
-    return state, warnings
+    return state, warnings + shadow_warnings
 
 
 def key_cache_age(auth: Any, now: float) -> float:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from jwtgate.errors import TokenError
+from jwtgate.keys.jwk import EC_CURVES, RSA_ALGS, ec_curve
 
 # Group orders of the supported curves (SEC 2 / FIPS 186-4).
 _ORDERS = {
@@ -127,13 +128,23 @@ _EC = (ec.EllipticCurvePublicKey,)
 _SHA = {256: hashes.SHA256(), 384: hashes.SHA384(), 512: hashes.SHA512()}
 _PKCS1 = padding.PKCS1v15()
 
+
+
+def _hash_of(alg: str) -> hashes.HashAlgorithm:
+    return _SHA[int(alg[2:5])]
+
+
+def _ec_spec(crv: str, size: int, alg: str) -> AlgSpec:
+    curve = ec_curve(crv).name  # the OpenSSL name ("secp256r1") that a key's ``curve.name`` reports
+    return AlgSpec(alg, "EC", _EC, curve, _ecdsa(curve, size, _hash_of(alg)))
+
+
+# Which key and curve each alg needs: derived from keys.jwk's tables (RSA_ALGS, EC_CURVES), the one home
+# of the alg <-> key relation.
 ALGORITHMS: dict[str, AlgSpec] = {
-    **{f"RS{n}": AlgSpec(f"RS{n}", "RSA", _RSA, None, _rsa(_PKCS1, h)) for n, h in _SHA.items()},
-    **{f"PS{n}": AlgSpec(f"PS{n}", "RSA", _RSA, None, _rsa(_pss(h), h)) for n, h in _SHA.items()},
-    "ES256": AlgSpec("ES256", "EC", _EC, "secp256r1", _ecdsa("secp256r1", 32, _SHA[256])),
-    "ES384": AlgSpec("ES384", "EC", _EC, "secp384r1", _ecdsa("secp384r1", 48, _SHA[384])),
-    "ES512": AlgSpec("ES512", "EC", _EC, "secp521r1", _ecdsa("secp521r1", 66, _SHA[512])),
-    "ES256K": AlgSpec("ES256K", "EC", _EC, "secp256k1", _ecdsa("secp256k1", 32, _SHA[256])),
+    **{a: AlgSpec(a, "RSA", _RSA, None, _rsa(_PKCS1 if a.startswith("RS") else _pss(_hash_of(a)), _hash_of(a)))
+       for a in RSA_ALGS},
+    **{alg: _ec_spec(crv, size, alg) for crv, (size, alg) in EC_CURVES.items()},
     "EdDSA": AlgSpec("EdDSA", "OKP", (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey), None, _eddsa),
 }
 HMAC_HASHES = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.config import schema as S
 from jwtgate.config.env import unset_issuers_text
 from jwtgate.errors import JwtgateError, KeySourceError, TokenError
 from jwtgate.keys.sources import discovery_url_for
@@ -73,6 +74,29 @@ def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: floa
     return tuple(trusts)
 
 
+def audience_gaps(policy: Policy, extra_sources: Sequence[str] = ()) -> tuple[Trust, ...]:
+    """The trusts that would accept a token minted for any application, without the config saying so.
+
+    An ``issuers`` entry with ``disable_audience_validation`` and ``jwtgate.insecure_skip_audience: true``
+    say so explicitly; the global trust (JWT_PUBLIC_KEY_URL, ``jwtgate.jwks``, ``--jwks``) without
+    ``JWT_AUDIENCE`` does not. ``serve`` refuses to start on a gap; lint reports it (JG110, JG302, JG308).
+    """
+    if policy.settings.insecure_skip_audience:
+        return ()
+    return tuple(t for t in build_trusts(policy, extra_sources) if not t.rules.audiences
+                 and not (t.scoped and _audience_disabled(policy, t.rules.issuer)))
+
+
+def describe_trust(trust: Trust) -> str:
+    if trust.scoped:
+        return f"issuer '{trust.rules.issuer}'"
+    return "tokens verified with JWT_PUBLIC_KEY_URL, jwtgate.jwks or --jwks (JWT_AUDIENCE is unset)"
+
+
+def _audience_disabled(policy: Policy, issuer: str | None) -> bool:
+    return any(cfg.issuer == issuer and cfg.disable_audience_validation for cfg in policy.jwt.issuers)
+
+
 def select_trust(trusts: Sequence[Trust], claims: dict[str, Any], unset_issuers: Sequence[str] = ()) -> Trust:
     """The issuer entry whose issuer equals the (unverified) ``iss``; else the global trust; else refuse.
 
@@ -105,7 +129,8 @@ class Authenticator:
 
     def __init__(self, policy: Policy, store: KeyStore, *, extra_sources: Sequence[str] = (),
                  clock: Callable[[], float] = time.time, leeway: float | None = None,
-                 cache_size: int = 10_000, cache_ttl: float = 300.0) -> None:
+                 cache_size: int = S.default(S.SERVE, "verified_cache_size"),
+                 cache_ttl: float = S.default(S.SERVE, "verified_cache_ttl")) -> None:
         from jwtgate.tokens.verify import VerifiedCache
 
         self.policy = policy

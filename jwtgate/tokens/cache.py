@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 
+from jwtgate.config import schema as S
 from jwtgate.model import VerifiedToken
 
 _sha256 = hashlib.sha256
@@ -21,7 +22,8 @@ class VerifiedCache:
 
     __slots__ = ("_entries", "hits", "max_size", "misses", "ttl")
 
-    def __init__(self, max_size: int = 10_000, ttl: float = 300.0) -> None:
+    def __init__(self, max_size: int = S.default(S.SERVE, "verified_cache_size"),
+                 ttl: float = S.default(S.SERVE, "verified_cache_ttl")) -> None:
         if max_size < 0 or ttl < 0:
             raise ValueError("max_size and ttl must be >= 0")
         self.max_size = max_size

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jwtgate.config import schema as S
 from jwtgate.errors import TokenError
 
-DEFAULT_MAX_TOKEN_BYTES = 16 * 1024
+DEFAULT_MAX_TOKEN_BYTES: int = S.default(S.JWTGATE, "max_token_bytes")
 
 _sha256 = hashlib.sha256
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")

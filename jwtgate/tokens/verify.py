@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
 from jwtgate.errors import TokenError
 from jwtgate.model import TokenRules, VerificationKey, VerifiedToken
+from jwtgate.timefmt import exact_seconds, iso
 from jwtgate.tokens.algorithms import (
     ALGORITHMS,
     DEFAULT_ALGORITHMS,
@@ -223,21 +223,6 @@ def _check_signature(
 # --- claims -----------------------------------------------------------------------------------------
 
 
-def _iso(ts: float) -> str:
-    try:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, ValueError, OSError):
-        return f"epoch {ts}"
-
-
-def _secs(value: float) -> str:
-    """Whole seconds (tenths only under 10 s), with hours or days when large."""
-    text = f"{round(value)} s" if abs(value) >= 10 or abs(value - round(value)) < 0.05 else f"{value:.1f} s"
-    if abs(value) < 7200:
-        return text
-    return f"{text} (~{value / 3600:.1f} h)" if abs(value) < 172_800 else f"{text} (~{value / 86400:.1f} d)"
-
-
 def _number(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
@@ -264,18 +249,18 @@ def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
     if exp is not None and now - leeway >= exp:
         raise _fail(
             "token.expired",
-            f"expired {_secs(now - exp)} ago at {_iso(exp)}; leeway {_secs(leeway)}; get a fresh token",
+            f"expired {exact_seconds(now - exp)} ago at {iso(exp)}; leeway {exact_seconds(leeway)}; get a fresh token",
         )
     if nbf is not None and nbf > now + leeway:
         raise _fail(
             "token.not_yet_valid",
-            f"not valid before {_iso(nbf)} ({_secs(nbf - now)} from now); leeway {_secs(leeway)}; "
+            f"not valid before {iso(nbf)} ({exact_seconds(nbf - now)} from now); leeway {exact_seconds(leeway)}; "
             "check the clocks of the IdP and this host",
         )
     if iat is not None and iat > now + leeway:
         raise _fail(
             "token.issued_in_future",
-            f"issued at {_iso(iat)}, {_secs(iat - now)} in the future; leeway {_secs(leeway)}; "
+            f"issued at {iso(iat)}, {exact_seconds(iat - now)} in the future; leeway {exact_seconds(leeway)}; "
             "check the clocks of the IdP and this host",
         )
 

@@ -7,21 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_tokens"
 CONFIG = ROOT / "sample_configs" / "keycloak.yaml"
 JWKS = SAMPLES / "jwks.json"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(tmp_path: Path, token: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
     argv = ["check-token", token, "--config", str(CONFIG), "--jwks", str(JWKS), "--offline",
             "--cache-dir", str(tmp_path / "cache"), *args]
-    result = runner.invoke(app, argv, input=stdin)
+    result = invoke(argv, input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -156,8 +154,8 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
 
 
 def test_unreadable_config_exits_2(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config",
-                                 str(tmp_path / "missing.yaml")])
+    result = invoke(["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config",
+                     str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ")
 
@@ -165,7 +163,7 @@ def test_unreadable_config_exits_2(tmp_path: Path) -> None:
 def test_broken_config_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_list: [\n")
-    result = runner.invoke(app, ["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config", str(bad)])
+    result = invoke(["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config", str(bad)])
     assert result.exit_code == 2 and result.stdout == ""
     assert "JG001" in result.stderr and "bad.yaml" in result.stderr
 
@@ -180,18 +178,18 @@ def test_readme_first_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     """The README's first command, run from the repository root, offline."""
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("JWTGATE_CACHE_DIR", str(tmp_path))
-    result = runner.invoke(app, ["check-token", "@sample_tokens/alice-user.jwt", "--config",
-                                 "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json",
-                                 "--model", "gpt-4o-mini"])
+    result = invoke(["check-token", "@sample_tokens/alice-user.jwt", "--config",
+                     "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json",
+                     "--model", "gpt-4o-mini"])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("ALLOWED")
 
 
 @pytest.mark.parametrize(("model", "exit_code"), [("gpt-4o-mini", 0), ("gpt-4o", 1)], ids=["mini-allowed", "4o-denied"])
 def test_azure_sample(tmp_path: Path, model: str, exit_code: int) -> None:
-    result = runner.invoke(app, ["check-token", f"@{SAMPLES / 'azure-user.jwt'}", "--config",
-                                 str(ROOT / "sample_configs" / "azure-ad.yaml"), "--jwks", str(JWKS), "--offline",
-                                 "--cache-dir", str(tmp_path), "--model", model, "--format", "json"])
+    result = invoke(["check-token", f"@{SAMPLES / 'azure-user.jwt'}", "--config",
+                     str(ROOT / "sample_configs" / "azure-ad.yaml"), "--jwks", str(JWKS), "--offline",
+                     "--cache-dir", str(tmp_path), "--model", model, "--format", "json"])
     assert result.exit_code == exit_code, result.stderr
     doc = json.loads(result.stdout)
     assert doc["verified"] is True and doc["role"] == "internal_user"
@@ -201,7 +199,7 @@ def test_azure_sample(tmp_path: Path, model: str, exit_code: int) -> None:
 def test_unreadable_jwks_is_a_usage_error_not_a_denial(tmp_path: Path, source: str) -> None:
     argv = ["check-token", f"@{SAMPLES / 'alice-user.jwt'}", "--config", str(CONFIG), "--offline",
             "--cache-dir", str(tmp_path / "cache"), "--jwks", str(tmp_path / source)]
-    result = runner.invoke(app, argv)
+    result = invoke(argv)
     assert result.exit_code == 2
     assert result.stdout == ""
     first = result.stderr.splitlines()[0]

@@ -6,18 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_tokens"
 ALICE = SAMPLES / "alice-user.jwt"
 NOW = "2026-11-26T10:00:00Z"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["decode", *args], input=stdin)
+    result = invoke(["decode", *args], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -7,19 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy_file
 from jwtgate.policy import routes
 from jwtgate.policy.diff import _instantiate, diff_policies
+from tests.kit.cli import invoke
 
 KC = "sample_configs/keycloak.yaml"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(*args: str) -> Any:
-    return runner.invoke(app, ["diff", *args])
+    return invoke(["diff", *args])
 
 
 def variant(tmp_path: Path, *edits: tuple[str, str], name: str = "new.yaml") -> str:

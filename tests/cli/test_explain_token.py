@@ -1,4 +1,4 @@
-"""``explain --token`` and token cases in ``jwtgate test``: verification (jwtgate.auth) then decide()."""
+"""``explain --token`` and token cases in ``jwtgate test``: the check of jwtgate/check.py, as check-token runs it."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import Invoke, invoke
+from tests.kit.keys import jwk_of, private_key
 
-pytest.importorskip("jwtgate.tokens.authenticator")
-pytest.importorskip("jwtgate.tokens.verify")
-
-jwt = pytest.importorskip("jwt")
-runner = CliRunner(env={"COLUMNS": "200"})
 ISS = "https://idp.test/realms/acme"
 
 CONFIG = f"""\
@@ -39,13 +35,10 @@ general_settings:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     tmp = tmp_path_factory.mktemp("tok")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    key = private_key("rsa-explain")
     jwks = tmp / "jwks.json"
-    jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}), encoding="utf-8")
+    jwks.write_text(json.dumps({"keys": [jwk_of(key, "k1", use="sig", alg="RS256")]}), encoding="utf-8")
     config = tmp / "c.yaml"
     config.write_text(CONFIG, encoding="utf-8")
 
@@ -59,20 +52,57 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def explain(setup: dict[str, Any], token: str, *args: str) -> Any:
-    return runner.invoke(app, ["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
-                               *args])
+    return invoke(["explain", "--config", setup["config"], "--token", token, "--jwks", setup["jwks"],
+                   *args])
 
 
 def test_verified_token_trace(setup: dict[str, Any]) -> None:
     result = explain(setup, setup["mint"](), "--model", "small")
     assert result.exit_code == 0, result.stderr
-    out = result.stdout
-    assert out.startswith("VERIFIED token")
-    assert "decision: ALLOW as internal_user" in out
-    assert "ok   signature" in out
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ token        parsed: alg RS256, kid 'k1'")
+    assert any(line.startswith("✓ signature    RS256 signature is valid") for line in lines)
+    assert lines[-1] == "ALLOWED"
     data = json.loads(explain(setup, setup["mint"](), "--model", "big", "--format", "json").stdout)
     assert data["verified"] is True
     assert data["reason"]["code"] == "policy.model_not_allowed"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "sample_tokens"
+KEYCLOAK = ["--config", str(ROOT / "sample_configs" / "keycloak.yaml"), "--jwks", str(SAMPLES / "jwks.json")]
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("alice-user.jwt", "gpt-4o-mini"), ("alice-user.jwt", "gpt-4o"), ("alice-user.jwt", None),
+    ("carol-norole.jwt", None), ("expired.jwt", "gpt-4o-mini"), ("wrong-audience.jwt", None),
+    ("forged.jwt", "gpt-4o"),
+], ids=["allowed", "model-denied", "no-model", "no-role", "expired", "wrong-audience", "forged"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_check_token_and_explain_token_print_the_same(cli: Invoke, tmp_path: Path, name: str, model: str | None,
+                                                      fmt: str) -> None:
+    token = (SAMPLES / name).read_text().strip()
+    extra = [*(["--model", model] if model else []), "--format", fmt]
+    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
+    check = cli(["check-token", token, *KEYCLOAK, *extra], env=env)
+    explained = cli(["explain", "--token", token, *KEYCLOAK, *extra], env=env)
+    assert (check.exit_code, check.stderr) == (explained.exit_code, explained.stderr)
+    assert check.exit_code in (0, 1)
+    if fmt == "json":
+        assert json.loads(check.stdout) == json.loads(explained.stdout)
+    else:
+        assert check.stdout.splitlines() == explained.stdout.splitlines()
+        assert check.stdout.splitlines()[-1].startswith(("ALLOWED", "DENIED ["))
+
+
+def test_a_refused_token_carries_the_litellm_difference_in_both_commands(tmp_path: Path) -> None:
+    token = f"@{SAMPLES / 'wrong-audience.jwt'}"
+    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path)}
+    for argv in (["check-token", token], ["explain", "--token", token]):
+        result = invoke([*argv, *KEYCLOAK, "--format", "json"], env=env)
+        doc = json.loads(result.stdout)
+        assert (doc["reason"]["code"], doc["verified"]) == ("token.audience_mismatch", False)
+        assert doc["notes"] == ["LiteLLM checks aud only when JWT_AUDIENCE (or issuers[].audience) is set"]
 
 
 @pytest.mark.parametrize(("claims", "code"), [
@@ -99,14 +129,14 @@ def test_token_cases_in_a_test_file(setup: dict[str, Any]) -> None:
                      "  - {name: good token, token: good.jwt, model: small, expect: allow, role: internal_user}\n"
                      "  - {name: expired, token: old.jwt, model: small, expect: deny, reason: token.expired}\n",
                      encoding="utf-8")
-    result = runner.invoke(app, ["test", str(tests)])
+    result = invoke(["test", str(tests)])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "2 passed, 0 failed"
 
 
 def test_missing_jwks_file_exits_2(setup: dict[str, Any]) -> None:
-    result = runner.invoke(app, ["explain", "--config", setup["config"], "--token", setup["mint"](),
-                                 "--jwks", str(setup["dir"] / "missing.json")])
+    result = invoke(["explain", "--config", setup["config"], "--token", setup["mint"](),
+                     "--jwks", str(setup["dir"] / "missing.json")])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "missing.json: no such key file [jwks.file_unreadable]" in result.stderr
@@ -118,7 +148,38 @@ def test_missing_jwks_file_in_a_test_file_names_the_case(setup: dict[str, Any]) 
     tests = tmp / "t-missing.yaml"
     tests.write_text("config: c.yaml\njwks: missing.json\ncases:\n"
                      "  - {name: good token, token: good.jwt, model: small, expect: allow}\n", encoding="utf-8")
-    result = runner.invoke(app, ["test", str(tests)])
+    result = invoke(["test", str(tests)])
     assert result.exit_code == 2
     assert f"error: {tests}:4:5: case 'good token': " in result.stderr
     assert "no such key file [jwks.file_unreadable]" in result.stderr
+
+
+def test_a_failing_token_case_prints_the_check_token_trace(setup: dict[str, Any], cli: Invoke) -> None:
+    tmp: Path = setup["dir"]
+    (tmp / "other-aud.jwt").write_text(setup["mint"](aud="other"), encoding="utf-8")
+    tests = tmp / "t-trace.yaml"
+    tests.write_text(f"config: c.yaml\njwks: {setup['jwks']}\ncases:\n"
+                     "  - {name: other audience, token: other-aud.jwt, model: small, expect: allow}\n",
+                     encoding="utf-8")
+    failed = cli(["test", str(tests)])
+    checked = cli(["check-token", f"@{tmp / 'other-aud.jwt'}", "--config", setup["config"], "--jwks", setup["jwks"],
+                   "--model", "small"])
+    assert (failed.exit_code, checked.exit_code) == (1, 1)
+    trace = checked.stdout.splitlines()[:-1]  # the steps and notes, without the closing DENIED line
+    assert any(line.startswith("✗ audience") for line in trace)
+    lines = failed.stdout.splitlines()
+    start = lines.index("  trace:") + 1
+    assert lines[start:start + len(trace)] == ["    " + line for line in trace]
+
+
+def test_both_commands_load_the_config_alike_and_warn_of_its_errors(setup: dict[str, Any], cli: Invoke) -> None:
+    config = setup["dir"] / "typo.yaml"
+    config.write_text(CONFIG.replace("enforce_rbac: true", "enforce_rbac: true\n    enforce_rback: true"),
+                      encoding="utf-8")
+    token, keys = setup["mint"](), ["--config", str(config), "--jwks", setup["jwks"]]
+    checked, explained = cli(["check-token", token, *keys]), cli(["explain", "--token", token, *keys])
+    assert checked.stderr == explained.stderr
+    # an unknown litellm_jwtauth key: LiteLLM refuses to start, so neither command decides (exit 2)
+    assert checked.exit_code == explained.exit_code == 2
+    assert "JG101 unknown key 'enforce_rback'" in checked.stderr and "LiteLLM refuses" in checked.stderr
+    assert checked.stdout == explained.stdout == ""

@@ -1,4 +1,4 @@
-"""``jwtgate jwks fetch|show`` through CliRunner, against a real loopback IdP and local key files."""
+"""``jwtgate jwks fetch|show`` through the kit's CLI runner, against a real loopback IdP and local key files."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.keys.disk_cache import entry_name
-from tests.keyhelpers import IdP, Route, ec_jwk, rsa_jwk
+from tests.kit.cli import invoke
+from tests.kit.idp import IdP, Route
+from tests.kit.keys import ec_jwk, rsa_jwk
 
 
 @pytest.fixture
@@ -25,13 +25,12 @@ def idp() -> Iterator[IdP]:
 
 @pytest.fixture
 def run(tmp_path: Path) -> Any:
-    runner = CliRunner()
-    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path / "cache"), "JWT_PUBLIC_KEY_URL": ""}
+    env = {"JWTGATE_CACHE_DIR": str(tmp_path / "cache"), "JWT_PUBLIC_KEY_URL": ""}
 
-    def invoke(*args: str, **extra_env: str) -> Any:
-        return runner.invoke(app, list(args), env={**env, **extra_env})
+    def run_jwks(*args: str, **extra_env: str) -> Any:
+        return invoke(args, env={**env, **extra_env})
 
-    return invoke
+    return run_jwks
 
 
 @pytest.fixture

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import jwt
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
-
-runner = CliRunner(env={"COLUMNS": "200"})
+from tests.kit.cli import invoke
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
+    result = invoke(list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from click.testing import Result
 
-from jwtgate.cli.app import app
 from jwtgate.config import yaml_text as yamlio
 from jwtgate.lint.registry import RULES
+from tests.kit.cli import invoke
 
 CLEAN = "sample_configs/keycloak.yaml"
 BROKEN = "sample_configs/broken/unknown-model.yaml"
@@ -18,9 +18,8 @@ WARN_ONLY = "sample_configs/broken/roles.yaml"
 
 
 def run(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
-    runner = CliRunner()
-    base = {"COLUMNS": "200", "JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""}
-    return runner.invoke(app, ["lint", *args], input=stdin, env={**base, **(env or {})})
+    base = {"JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""}
+    return invoke(["lint", *args], input=stdin, env={**base, **(env or {})})
 
 
 def test_clean_file_prints_nothing() -> None:

@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 TESTS = "sample_configs/tests"
-runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def run(*args: str) -> Any:
-    return runner.invoke(app, ["test", *args])
+    return invoke(["test", *args])
 
 
 def write(tmp_path: Path, text: str, name: str = "t.yaml") -> str:
@@ -43,7 +41,7 @@ def test_failing_example_shows_expected_actual_reason_and_trace() -> None:
     assert "  expected: allow" in lines
     assert "  actual:   deny [policy.model_not_allowed] as internal_user" in lines
     assert any(x.startswith("  reason:   internal_user may not use model 'gpt-4o'") for x in lines)
-    assert any(x.startswith("    FAIL decision") for x in lines)
+    assert any(x.startswith("    ✗ decision") for x in lines)  # the trace as check-token prints it
     assert lines[-1] == "1 passed, 1 failed"
 
 
@@ -131,7 +129,7 @@ def test_junit_is_valid_xml_with_failures() -> None:
     failure = failing.find("testcase/failure")
     assert failure is not None
     assert failure.get("message") == "expected allow, got deny [policy.model_not_allowed] as internal_user"
-    assert "FAIL decision" in (failure.text or "")
+    assert "✗ decision" in (failure.text or "")
 
 
 CASE = "    claims: {sub: a}\n    model: gpt-4o\n    expect: allow\n"

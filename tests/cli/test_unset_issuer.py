@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
-from tests.tokenkit import mint
+from tests.kit.cli import invoke
+from tests.kit.tokens import mint
 
 CONFIG = """\
 model_list:
@@ -39,8 +38,7 @@ def config(tmp_path: Path) -> Path:
 
 def _run(*args: str) -> Result:
     unset: dict[str, str | None] = dict.fromkeys(("IDP_ISSUER", "JWT_PUBLIC_KEY_URL", "JWT_AUDIENCE", "JWT_ISSUER"))
-    env = {"COLUMNS": "200", **unset}
-    return CliRunner().invoke(app, list(args), env=env)
+    return invoke(args, env=unset)
 
 
 def test_lint_names_the_variable(config: Path) -> None:

@@ -9,21 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from tests.idp.oidc import OidcProvider, gateway_config
+from tests.kit.cli import invoke
 
 
 @pytest.fixture
 def run(tmp_path: Path) -> Any:
-    runner = CliRunner()
-    env = {"COLUMNS": "200", "JWTGATE_CACHE_DIR": str(tmp_path / "cache"), "JWT_PUBLIC_KEY_URL": ""}
+    env = {"JWTGATE_CACHE_DIR": str(tmp_path / "cache"), "JWT_PUBLIC_KEY_URL": ""}
 
-    def invoke(*args: str) -> Any:
-        return runner.invoke(app, list(args), env=env)
+    def run_cli(*args: str) -> Any:
+        return invoke(args, env=env)
 
-    return invoke
+    return run_cli
 
 
 @pytest.fixture
@@ -106,7 +104,8 @@ def test_explain_token_traces_a_verified_provider_token(run: Any, config: Path, 
                  "--model", "small")
     assert result.exit_code == 0, result.stdout
     lines = result.stdout.splitlines()
-    assert lines[0] == "VERIFIED token" and "decision: ALLOW as internal_user" in lines
+    assert lines[-1] == "ALLOWED"  # the same trace as check-token prints (render/decision.py)
+    assert any(line.startswith("✓ role") and "internal_user" in line for line in lines), lines
     assert any("ES256 signature is valid" in line for line in lines)
     assert any(f"iss = '{shared_idp.issuer}'" in line for line in lines)
 

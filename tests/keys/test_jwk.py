@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from jwtgate.errors import KeySourceError
 from jwtgate.keys.jwk import KeyFileError, b64url_encode, load_key_file, parse_jwk, parse_jwks, thumbprint
-from tests.keyhelpers import ec_jwk, ed_jwk, rsa_jwk
+from tests.kit.keys import ec_jwk, ed_jwk, private_key, rsa_jwk
 
 # RFC 7638 section 3.1: the example RSA key and its SHA-256 thumbprint.
 RFC7638_N = (
@@ -166,9 +166,9 @@ def _cert(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def test_pem_files_rsa_ec_and_certificate(tmp_path: Path) -> None:
-    rsa_key = rsa.generate_private_key(65537, 2048)
+    rsa_key = private_key("rsa")
     path = tmp_path / "keys.pem"
-    path.write_bytes(_pem(rsa_key) + _pem(ec.generate_private_key(ec.SECP256R1())) + _cert(rsa_key))
+    path.write_bytes(_pem(rsa_key) + _pem(private_key("ec")) + _cert(rsa_key))
     keys = load_key_file(str(path))
     assert [(k.detail, k.kid, k.usable) for k in keys] == [
         ("RSA 2048", None, True),
@@ -180,13 +180,13 @@ def test_pem_files_rsa_ec_and_certificate(tmp_path: Path) -> None:
 
 def test_pem_small_rsa_key_is_unusable(tmp_path: Path) -> None:
     path = tmp_path / "small.pem"
-    path.write_bytes(_pem(rsa.generate_private_key(65537, 1024)))
+    path.write_bytes(_pem(private_key("rsa-1024")))
     assert load_key_file(str(path))[0].problem == "RSA key is 1024 bits; at least 2048 required"
 
 
 def test_private_key_file_is_refused_with_a_fix(tmp_path: Path) -> None:
     path = tmp_path / "private.pem"
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = private_key("ec")
     path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -10,6 +10,7 @@ import pytest
 
 from jwtgate.errors import UsageError
 from jwtgate.keys import mint
+from jwtgate.keys.jwk import thumbprint
 
 
 @pytest.mark.parametrize(
@@ -35,13 +36,13 @@ def test_thumbprint_rfc7638_example() -> None:
          "oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZH"
          "zu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8"
          "awapJzKnqDKgw")
-    assert mint.jwk_thumbprint({"kty": "RSA", "n": n, "e": "AQAB"}) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    assert thumbprint({"kty": "RSA", "n": n, "e": "AQAB"}) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
 def test_default_kid_is_the_thumbprint() -> None:
     key = mint.generate_private_key("ES256")
     members = {k: v for k, v in mint.public_jwk(key, kid="x", alg="ES256").items() if k in ("kty", "crv", "x", "y")}
-    assert mint.thumbprint(key) == mint.jwk_thumbprint(members)
+    assert mint.thumbprint(key) == thumbprint(members)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,9 @@ from jwtgate.keys.store import (
     source_kind,
     sources_for_policy,
 )
-from tests.keyhelpers import START, FakeClock, IdP, Route, ec_jwk, rsa_jwk
+from tests.kit.clock import START, FakeClock
+from tests.kit.idp import IdP, Route
+from tests.kit.keys import ec_jwk, rsa_jwk
 
 ISSUER = "https://sso.example.com/realms/acme"
 

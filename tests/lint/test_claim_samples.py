@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from click.testing import Result
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy, load_policy_file
 from jwtgate.lint.base import ClaimSample
 from jwtgate.lint.registry import lint_policy
 from tests import tokenkit
+from tests.kit.cli import invoke
 
 KEYCLOAK = "sample_configs/keycloak.yaml"
 MULTI = "sample_configs/multi-issuer.yaml"
@@ -76,8 +76,8 @@ def test_scope_is_checked_when_scope_based_access_is_enforced() -> None:
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
-    env = {"COLUMNS": "200", "JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""}
-    return CliRunner().invoke(app, ["lint", *args], input=stdin, env=env)
+    env = {"JWT_AUDIENCE": "", "JWT_ISSUER": "", "JWT_PUBLIC_KEY_URL": ""}
+    return invoke(["lint", *args], input=stdin, env=env)
 
 
 def test_cli_claims_file_reports_at_the_config_line(tmp_path: Path) -> None:

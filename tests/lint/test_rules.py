@@ -71,6 +71,9 @@ CASES = [
     ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
     ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, mcp_routes]\n",
      [("JG214", 8, 3)]),  # mcp_routes holds /v1/mcp/server, which only an admin passes behind jwtgate (LD003)
+    # llm_api_routes holds only part of mcp_routes: decide() refuses /v1/mcp/server to such team tokens
+    ("JG209-llm-api-lacks-mcp-server", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n",
+     [("JG214", 8, 3), ("JG209", 10, 5)]),
     ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
      "      models: [gpt-4o]\n", [("JG210", 11, 3)]),
     ("JG210-set-routes", "    enforce_rbac: true\n    admin_allowed_routes: [management_routes]\n"
@@ -84,6 +87,18 @@ CASES = [
     ("JG214-serve-model-call", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
      "    - role: internal_user\n      models: [gpt-4o]\njwtgate:\n  serve: {upstream: \"http://127.0.0.1:4001\"}\n",
      [("JG214", 8, 3)]),
+    ("JG130-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
+     [("JG130", 14, 7)]),
+    ("JG130-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG130", 12, 15)]),
+    ("JG130-twice", "jwtgate:\n  identity:\n    headers: {X-User: sub, x-user: email}\n", [("JG130", 12, 28)]),
+    ("JG130-own-header", "jwtgate:\n  identity:\n    headers: {x-jwtgate-subject: email}\n", [("JG130", 12, 15)]),
+    ("JG130-bad-name", "jwtgate:\n  identity:\n    headers: {\"X User\": sub}\n", [("JG130", 12, 15)]),
+    ("JG130-ok", "jwtgate:\n  identity:\n    headers: {x-litellm-end-user-id: sub, X-Groups: groups}\n"
+     "    user_field: email\n", []),
+    ("JG131", "  user_header_name: X-End-User\n", [("JG131", 10, 3)]),
+    ("JG131-owned-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    headers: {x-end-user: sub}\n", []),
+    ("JG131-user-field-ok", "  user_header_name: X-End-User\njwtgate:\n  identity:\n    user_field: sub\n", []),
+    ("JG102-identity-path", "jwtgate:\n  identity:\n    headers: {X-User: 5}\n", [("JG102", 12, 15)]),
     ("JG303-insecure-skip", "jwtgate:\n  insecure_skip_audience: true\n", [("JG303", 11, 3)]),
     ("JG304-jwtgate-jwks", "jwtgate:\n  jwks: [\"http://keys.example.com/jwks.json\", \"http://127.0.0.1:9/k\"]\n",
      [("JG302", 7, 3), ("JG304", 11, 10)]),
@@ -108,7 +123,7 @@ general_settings:
 ENV_CASES = [
     ("no-env", {}, [("JG302", 5, 3), ("JG305", 5, 3)]),
     ("audience-set", {"JWT_AUDIENCE": "litellm", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
-    ("issuer-only", {"JWT_ISSUER": "https://idp", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, []),
+    ("issuer-only", {"JWT_ISSUER": "https://idp", "JWT_PUBLIC_KEY_URL": "https://idp/jwks"}, [("JG308", 5, 3)]),
     ("http-key-url", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "https://ok/jwks, http://idp.corp/jwks"},
      [("JG304", 5, 3)]),
     ("loopback-ok", {"JWT_AUDIENCE": "a", "JWT_PUBLIC_KEY_URL": "http://localhost:8080/jwks,http://[::1]/k"},
@@ -214,7 +229,9 @@ def test_every_semantic_rule_is_exercised_here() -> None:
     covered = {c[2][0][0] for c in CASES if c[2]} | {"JG302", "JG305", "JG110", "JG303", "JG304", "JG213",
                                                     "JG306",  # JG306: tests/security/test_weak_secret.py
                                                     "JG307",
-                                                    "JG120"}  # JG120: tests/lint/test_claim_samples.py
+                                                    "JG120",  # JG120: tests/lint/test_claim_samples.py
+                                                    "JG220",  # JG220: tests/lint/test_entra.py
+                                                    "JG140", "JG141", "JG308"}
     assert {r.code for r in SEMANTIC_RULES} <= covered
 
 
@@ -251,6 +268,7 @@ general_settings:
   enable_jwt_auth: true
   litellm_jwtauth:
     issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+jwtgate: {serve: {mode: direct}}
 """
 
 
@@ -263,3 +281,59 @@ def test_jg307_an_unset_api_base_variable_is_an_error_at_its_line() -> None:
 
 def test_jg307_is_quiet_once_the_variable_is_set() -> None:
     assert "JG307" not in {f.code for f in lint(API_BASE_ENV, {"VLLM_BASE": "http://127.0.0.1:8000/v1"})}
+
+
+def test_jg307_is_quiet_in_litellm_mode_where_litellm_reads_the_api_base() -> None:
+    text = API_BASE_ENV.replace("mode: direct", "mode: litellm")
+    assert "JG307" not in {f.code for f in lint(text)}
+
+
+SERVE_MODE = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3, api_base: "https://api.anthropic.com"}
+general_settings:
+  enable_jwt_auth: true
+  litellm_jwtauth:
+    issuers: [{issuer: "https://idp.example.com", audience: litellm}]
+jwtgate:
+  serve:
+    mode: direct
+"""
+
+
+def test_jg141_direct_mode_with_a_provider_jwtgate_cannot_speak_is_an_error_at_the_model() -> None:
+    found = [f for f in lint(SERVE_MODE) if f.code == "JG141"]
+    assert [(f.severity, f.location.line) for f in found] == [("error", 5)]
+    assert "'claude'" in found[0].message and "anthropic/" in found[0].message
+    assert "JG141" not in {f.code for f in lint(SERVE_MODE.replace("mode: direct", "mode: litellm"))}
+
+
+def test_jg140_direct_mode_without_any_api_base_is_an_error_at_the_mode() -> None:
+    text = SERVE_MODE.replace(', api_base: "https://api.anthropic.com"', "")
+    found = [f for f in lint(text) if f.code == "JG140"]
+    assert [(f.severity, f.location.line) for f in found] == [("error", 12)]
+    assert found[0].hint is not None and "mode: litellm" in found[0].hint
+
+
+NO_AUDIENCE = """\
+model_list:
+  - model_name: gpt-4o
+    litellm_params: {model: openai/gpt-4o}
+general_settings:
+  enable_jwt_auth: true
+"""
+KEYS = {"JWT_PUBLIC_KEY_URL": "https://idp.example.com/jwks"}
+
+
+@pytest.mark.parametrize(("env", "extra", "codes"), [
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com"}, "", {"JG308"}),
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com", "JWT_AUDIENCE": "gw"}, "", set()),
+    ({**KEYS, "JWT_ISSUER": "https://idp.example.com"}, "jwtgate: {insecure_skip_audience: true}\n", set()),
+    (KEYS, "", {"JG302"}),
+], ids=["issuer-without-audience", "audience-set", "explicit-opt-out", "neither-is-jg302"])
+def test_jg308_an_issuer_is_not_an_audience(env: dict[str, str], extra: str, codes: set[str]) -> None:
+    found = {f.code for f in lint(NO_AUDIENCE + extra, env)} & {"JG302", "JG308"}
+    assert found == codes

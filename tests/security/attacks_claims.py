@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.security.kit import AUD, DROP, ISS, ROLES_PATH, Kit, b64, dumps
+from tests.kit.tokens import DROP, b64, dumps
+from tests.security.kit import AUD, ISS, ROLES_PATH, Kit
 from tests.security.table import OWASP, PS, RFC8725, add, segments
 
 # --- time claims ------------------------------------------------------------------------------------

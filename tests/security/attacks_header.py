@@ -9,17 +9,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.security.kit import (
-    DROP,
-    WEAK_SECRET,
-    Kit,
-    b64,
-    dumps,
-    pkcs1_padded_hash,
-    private_key,
-    public_jwk,
-    self_signed_cert_b64,
-)
+from jwtgate.keys.jwk import public_jwk
+from tests.kit.keys import private_key
+from tests.kit.tokens import DROP, b64, dumps
+from tests.security.kit import WEAK_SECRET, Kit, pkcs1_padded_hash, self_signed_cert_b64
 from tests.security.table import JWT_TOOL, OWASP, PS, RFC8725, add, segments
 
 # --- alg none -------------------------------------------------------------------------------------

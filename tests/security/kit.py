@@ -1,24 +1,25 @@
 """The world the attack table runs in: the IdP's keys and JWKS, an attacker's keys, the gateway config,
-and byte-exact token assembly. Shared by the Authenticator, ``check-token`` and ``serve`` replays."""
+and byte-exact token assembly. Shared by the Authenticator, ``check-token`` and ``serve`` replays.
+
+Keys, signing and base64url come from the shared kit (tests/kit): 'rsa', 'ec', 'ed', 'evil-rsa', 'evil-ec' and
+'rsa-1024' are session keys of ``tests.kit.keys.private_key``."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from jwtgate.keys.jwk import public_jwk
+from tests.kit.keys import named_jwk, private_key
+from tests.kit.tokens import DROP, b64, dumps, sign
 
 ISS = "https://idp.example.test/realms/acme"
 AUD = "llm-gateway"
@@ -28,28 +29,8 @@ WEAK_SECRET = "secret1"  # a jwt_tool wordlist entry
 MODELS = ("small", "big")
 
 
-@cache
-def private_key(name: str) -> Any:
-    """One private key per name, made once per process: 'rsa', 'ec', 'ed', 'evil-rsa', 'evil-ec', 'rsa-1024'."""
-    if name == "rsa-1024":
-        return rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    if name.endswith("rsa") or name.startswith("rsa"):
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if name.endswith("ec"):
-        return ec.generate_private_key(ec.SECP256R1())
-    return ed25519.Ed25519PrivateKey.generate()
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
 def _jwk(name: str, kid: str, **extra: Any) -> dict[str, Any]:
-    return {**public_jwk(private_key(name).public_key()), "kid": kid, **extra}
+    return named_jwk(name, kid, **extra)
 
 
 def _forgeable_e1_jwk() -> dict[str, Any]:
@@ -139,23 +120,6 @@ class Kit:
 
     def payload(self, **claims: Any) -> bytes:
         return dumps(self.claims(**claims))
-
-
-DROP: Any = object()
-SIGNERS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
-                     "ES384", "ES512", "ES256K", "EdDSA"})
-
-
-def sign(alg: str, key: Any, data: bytes) -> bytes:
-    """Sign ``data``: HS* with raw bytes, everything else with a named private key."""
-    if not isinstance(alg, str) or alg not in SIGNERS:
-        alg = "RS256" if key is not None and str(alg).lower() != "none" else "none"
-    if alg.startswith("HS"):
-        secret = key if isinstance(key, bytes) else str(key).encode()
-        return hmac.new(secret, data, {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}[alg]).digest()
-    if alg == "none" or key is None:
-        return b""
-    return jwt.get_algorithm_by_name(alg).sign(data, private_key(key))  # type: ignore[no-any-return]
 
 
 def pkcs1_padded_hash(data: bytes, n_bytes: int) -> bytes:

@@ -13,7 +13,7 @@ from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.model import Request
 from jwtgate.policy.decision import decide
 from jwtgate.tokens.authenticator import Authenticator
-from tests.keyhelpers import FakeClock
+from tests.kit.clock import FakeClock
 
 NOW = 1_800_000_000.0
 

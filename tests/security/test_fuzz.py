@@ -26,7 +26,8 @@ from jwtgate.model import Request
 from jwtgate.policy.claims import lookup, split_path
 from jwtgate.policy.decision import decide
 from jwtgate.tokens.authenticator import Authenticator
-from tests.security.kit import ROLES_PATH, Kit, b64, policy_yaml, write_world
+from tests.kit.tokens import b64
+from tests.security.kit import ROLES_PATH, Kit, policy_yaml, write_world
 from tests.security.replay import NOW, Gateway
 
 EXAMPLES = int(os.environ.get("JWTGATE_FUZZ_EXAMPLES", "200"))

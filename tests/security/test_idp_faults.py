@@ -18,11 +18,14 @@ import pytest
 
 from jwtgate.config.loader import load_policy
 from jwtgate.errors import KeySourceError, TokenError
+from jwtgate.keys.jwk import public_jwk
 from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.tokens.authenticator import Authenticator
-from tests.keyhelpers import FakeClock
+from tests.kit.clock import FakeClock
+from tests.kit.keys import private_key
+from tests.kit.tokens import b64, dumps
 from tests.security.faultidp import MODES, FaultIdP
-from tests.security.kit import Kit, b64, dumps, policy_yaml, private_key, public_jwk
+from tests.security.kit import Kit, policy_yaml
 from tests.security.replay import NOW, run_async, run_sync
 
 TTL, STALE, COOLDOWN, TIMEOUT = 600.0, 3600.0, 30.0, 1.0

@@ -29,13 +29,6 @@ REPLAYED = [a for a in ATTACKS if a.cli != "stripped" and a.config != "weak-hmac
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[Upstream]:
-    server = Upstream().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("serve-world")
     for variant in ("default", "hmac", "weak-hmac"):

@@ -6,14 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("jwtgate.server.process")
-
 SOAK = Path(__file__).resolve().parents[2] / "bench" / "soak.py"
 
 
-@pytest.mark.slow
 def test_short_soak_loses_nothing_and_survives_reloads() -> None:
     spec = importlib.util.spec_from_file_location("jwtgate_bench_soak", SOAK)
     assert spec is not None and spec.loader is not None

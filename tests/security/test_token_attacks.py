@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.keyhelpers import IdP
+from jwtgate.keys.jwk import public_jwk
+from tests.kit.cli import invoke
+from tests.kit.idp import IdP
+from tests.kit.keys import private_key
 from tests.security.attacks import ATTACKS, Attack
-from tests.security.kit import STRONG_SECRET, Kit, private_key, public_jwk, write_world
+from tests.security.kit import STRONG_SECRET, Kit, write_world
 from tests.security.replay import NOW, Gateway, run_async, run_sync
 
 PWNED = Path("/tmp/jwtgate-pwned")
@@ -101,14 +104,10 @@ CLI_ATTACKS = [a for a in ATTACKS if a.cli != "stripped"]  # check-token strips 
 @pytest.mark.parametrize("attack", CLI_ATTACKS, ids=[a.name for a in CLI_ATTACKS])
 def test_check_token_refuses_attack(attack: Attack, gateway: Gateway, kit: Kit, attacker: IdP,
                                     tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from jwtgate.cli.app import app
-
     config = gateway.directory / f"gateway-{attack.config}.yaml"
     argv = ["check-token", "--config", str(config), "--now", str(int(NOW)), "--offline", "--cache-dir",
             str(tmp_path), "--model", attack.model, "--format", "json", "--", attack.build(kit)]
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, argv)
+    result = invoke(argv)
     if attack.cli == "usage":  # whitespace inside: the TOKEN argument itself is refused
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr.startswith("error: ")

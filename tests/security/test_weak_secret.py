@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
 from jwtgate.lint.registry import lint_policy
+from tests.kit.cli import invoke
 from tests.security.kit import STRONG_SECRET, WEAK_SECRET, Kit, policy_yaml
 from tests.security.replay import NOW, Gateway, run_sync
 
@@ -68,8 +67,7 @@ def test_what_lint_flags_the_verifier_refuses(tmp_path: Path) -> None:
 def test_lint_cli_exits_1_on_a_weak_secret(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(_config(WEAK_SECRET), encoding="utf-8")
-    result = CliRunner(env={"COLUMNS": "200", "JWT_AUDIENCE": "x"}).invoke(
-        app, ["lint", str(config), "--format", "json"])
+    result = invoke(["lint", str(config), "--format", "json"], env={"JWT_AUDIENCE": "x"})
     assert result.exit_code == 1
     assert "JG306" in result.stdout and WEAK_SECRET not in result.stdout
 

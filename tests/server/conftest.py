@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jwtgate.server.state import AppState
 from jwtgate.server.wiring import ServeOptions, build_state
+from tests.kit.keys import jwk_of, new_private_key
 
 ISSUER = "https://idp.test"
 AUDIENCE = "jwtgate-tests"
@@ -40,12 +41,11 @@ class Keys:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
-    jwk.update({"kid": KID, "alg": "RS256", "use": "sig"})
+    private = new_private_key("rsa")
+    jwk = jwk_of(private, KID, alg="RS256", use="sig")
     path = tmp_path_factory.mktemp("jwks") / "jwks.json"
     path.write_text(json.dumps({"keys": [jwk]}))
-    return Keys(private, path, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return Keys(private, path, new_private_key("rsa"))
 
 
 # --- a real upstream on loopback --------------------------------------------------------------------
@@ -191,6 +191,7 @@ general_settings:
 jwtgate:
   jwks: ["{jwks}"]
   serve:
+    mode: direct
     upstream_timeout: {timeout}
 {extra}"""
 
@@ -223,3 +224,62 @@ def make_state(tmp_path: Path, keys: Keys, upstream: FakeUpstream, env: dict[str
         return state
 
     return make
+
+
+# --- "jwtgate in front of LiteLLM": the worlds the SDK tests drive (tests/server/front.py) -----------------
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[Any]:
+    from tests.server.provider import start_provider
+
+    mock = start_provider()
+    try:
+        yield mock
+    finally:
+        mock.log.release.set()
+        mock.stop()
+
+
+def _admin_token(keys: Keys) -> str:
+    """A proxy_admin by LiteLLM's admin scope (role_mappings admins get only the non-admin routes), signed by
+    the test key that the worlds' serve trusts besides sample_tokens/jwks.json."""
+    now = int(time.time())
+    claims = {"iss": "https://sso.example.com/realms/acme", "aud": "litellm", "sub": "root", "iat": now,
+              "exp": now + 3600, "scope": "litellm_proxy_admin"}
+    return jwt.encode(claims, keys.private, algorithm="RS256", headers={"kid": KID})
+
+
+@pytest.fixture(scope="session")
+def mock_world(provider: Any, keys: Keys) -> Iterator[Any]:
+    """serve in front of the mock provider (it speaks LiteLLM's client-side APIs)."""
+    from tests.server.front import MASTER_KEY, World, start_serve, world_env
+
+    served = start_serve(world_env(provider), provider.url, None, "--jwks", str(keys.jwks_path))
+    try:
+        yield World("mock", served.url, provider, served, provider.url, MASTER_KEY, _admin_token(keys))
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="session")
+def litellm_world(provider: Any, keys: Keys) -> Iterator[Any]:
+    """serve in front of a real LiteLLM OSS proxy (the README's command, the same file) in front of the mock."""
+    from tests.server.front import MASTER_KEY, World, start_litellm, start_serve, world_env
+
+    env = world_env(provider)
+    litellm = start_litellm(env)
+    try:
+        served = start_serve(env, litellm.url, None, "--jwks", str(keys.jwks_path))
+        try:
+            yield World("litellm", served.url, provider, served, litellm.url, MASTER_KEY, _admin_token(keys))
+        finally:
+            served.stop()
+    finally:
+        litellm.stop()
+
+
+@pytest.fixture(params=["mock", "litellm"])
+def world(request: pytest.FixtureRequest) -> Any:
+    """Each SDK test runs against both worlds: the same calls, with and without a real LiteLLM behind."""
+    return request.getfixturevalue(f"{request.param}_world")

@@ -35,8 +35,13 @@ def ask(keys: Keys, role: str | None, uri: str, **headers: str) -> dict[str, str
     ("dev", "/openai/deployments/gpt-4o/chat/completions", {"x-model": "o1-secret"}, 403, "request.model_mismatch"),
     ("team", "/v1/chat/completions", {"x-model": "gpt-4o"}, 403, "policy.route_not_allowed"),
     (None, "/v1/chat/completions", {}, 401, "token.missing"),
-    ("dev", "/v1/models", {"x-original-method": "GET"}, 200, None),
-], ids=["allow", "azure-path", "deny-model", "model-required", "mismatch", "deny-route", "missing", "models"])
+    # the gateway sends its own credential upstream, which would list every model, answer for its key …
+    ("dev", "/v1/models", {"x-original-method": "GET"}, 403, "policy.upstream_scope"),
+    ("dev", "/model/info", {"x-original-method": "GET"}, 403, "policy.upstream_scope"),
+    ("dev", "/key/info", {"x-original-method": "GET"}, 403, "policy.upstream_scope"),
+    ("admin", "/key/info", {"x-original-method": "GET"}, 200, None),
+], ids=["allow", "azure-path", "deny-model", "model-required", "mismatch", "deny-route", "missing", "models",
+        "model-info", "key-info", "admin-key-info"])
 def test_verify_decisions(make_state: StateFactory, keys: Keys, role: str | None, uri: str, extra: dict[str, str],
                           status: int, code: str | None) -> None:
     async def scenario(client: Client) -> None:
@@ -44,7 +49,7 @@ def test_verify_decisions(make_state: StateFactory, keys: Keys, role: str | None
         assert r.status_code == status, r.text
         if code is None:
             assert r.headers["x-jwtgate-subject"] == "alice"
-            assert r.headers["x-jwtgate-role"] == "internal_user"
+            assert r.headers["x-jwtgate-role"] == ("proxy_admin" if role == "admin" else "internal_user")
         else:
             assert r.headers["x-jwtgate-reason"] == code
             assert r.json()["error"]["code"] == code

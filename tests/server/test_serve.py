@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import queue
 import re
@@ -9,18 +11,20 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
 from jwtgate.config.loader import load_policy
+from jwtgate.errors import UsageError
 from jwtgate.server.state import ConfigRejected
 from jwtgate.server.wiring import ServeOptions, effective_settings, load_checked
+from tests.kit.cli import invoke
 from tests.server.conftest import WAIT, FakeUpstream, Keys, write_policy
 
 DEV = {"roles": ["gw-dev"]}
@@ -37,7 +41,7 @@ def test_flags_override_the_file() -> None:
 def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("model_list: [broken\n")
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config)])
+    result = invoke(["serve", "--config", str(config)])
     assert result.exit_code == 2
     assert result.stdout == ""
     assert re.search(rf"^{re.escape(str(config))}:\d+:\d+: JG001 error: ", result.stderr, re.M)  # lint's format
@@ -61,7 +65,7 @@ def test_the_configs_own_suppressions_apply_at_start(tmp_path: Path) -> None:
 
 def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
     config = write_policy(tmp_path / "c.yaml", "http://127.0.0.1:9", keys.jwks_path)
-    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(app, ["serve", "--config", str(config), "--port", "0"])
+    result = invoke(["serve", "--config", str(config), "--port", "0"], env=env)
     assert result.exit_code == 2
     assert "no upstream for ['gpt-4o', 'o1-secret']" in result.stderr
 
@@ -69,8 +73,8 @@ def test_no_upstream_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str,
 def test_an_unset_api_base_variable_refuses_to_start(tmp_path: Path, keys: Keys, env: dict[str, str]) -> None:
     config = write_policy(tmp_path / "c.yaml", "os.environ/LLAMA_BASE", keys.jwks_path).read_text()
     (tmp_path / "c.yaml").write_text(config.replace("os.environ/LLAMA_BASE/v1", "os.environ/LLAMA_BASE"))
-    result = CliRunner(env={**env, "COLUMNS": "200"}).invoke(
-        app, ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"])
+    argv = ["serve", "--config", str(tmp_path / "c.yaml"), "--upstream", "http://127.0.0.1:9", "--port", "0"]
+    result = invoke(argv, env=env)
     assert result.exit_code == 2
     assert re.search(r"c\.yaml:8:7: JG307 error: .*LLAMA_BASE", result.stderr)
     assert "not starting" in result.stderr
@@ -148,6 +152,60 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[
     assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its graceful shutdown
 
 
+def _publish(configmap: Path, version: str, files: dict[str, str]) -> None:
+    """What the kubelet does to a mounted ConfigMap: a new ``..<version>`` directory, then an atomic
+    swap of the ``..data`` symlink; the visible ``name -> ..data/name`` links never change."""
+    new = configmap / f"..{version}"
+    new.mkdir(parents=True)
+    for name, text in files.items():
+        (new / name).write_text(text)
+    staged = configmap / "..data_tmp"
+    staged.symlink_to(new.name)
+    os.replace(staged, configmap / "..data")
+    for name in files:
+        if not (configmap / name).is_symlink():
+            (configmap / name).symlink_to(f"..data/{name}")
+
+
+def test_a_configmap_symlink_swap_is_reloaded_without_a_signal(tmp_path: Path, keys: Keys, upstream: FakeUpstream,
+                                                                env: dict[str, str]) -> None:
+    configmap = tmp_path / "configmap"
+    config = write_policy(tmp_path / "v1.yaml", upstream.url, configmap / "jwks.json",
+                          extra="    reload_interval: 0.2\n")
+    text, jwks = config.read_text(), keys.jwks_path.read_text()
+    _publish(configmap, "v1", {"config.yaml": text, "jwks.json": jwks})
+    rotated = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(keys.other.public_key()))
+    rotated.update({"kid": "test-key-2", "alg": "RS256", "use": "sig"})
+    both = json.dumps({"keys": [*json.loads(jwks)["keys"], rotated]})
+    proc_env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    server = Served(["--config", str(configmap / "config.yaml"), "--port", "0", "--upstream", upstream.url], proc_env)
+    try:
+        url = server.wait_for(r"listening on (http://\S+)").group(1)
+
+        def status(model: str, token: str) -> int:
+            return httpx.post(url + "/v1/chat/completions", json={"model": model}, timeout=WAIT,
+                              headers={"authorization": f"Bearer {token}"}).status_code
+
+        new_token = keys.token(DEV, key=keys.other, kid="test-key-2")
+        assert (status("o1-secret", keys.token(DEV)), status("gpt-4o", new_token)) == (403, 401)
+        allowing = text.replace('models: ["gpt-4o", "llama"]', 'models: ["gpt-4o", "o1-secret"]')
+        _publish(configmap, "v2", {"config.yaml": allowing, "jwks.json": both})
+        server.wait_for(r"config reloaded")
+        assert (status("o1-secret", keys.token(DEV)), status("gpt-4o", new_token)) == (200, 200)
+        _publish(configmap, "v3", {"config.yaml": text.replace("model_list:", "model_list: [broken"),
+                                   "jwks.json": both})
+        server.wait_for(r"keeping the running config")
+        assert status("o1-secret", keys.token(DEV)) == 200
+    finally:
+        server.stop()
+
+
+def test_reload_interval_out_of_range_is_a_usage_error() -> None:
+    policy = load_policy("jwtgate:\n  serve:\n    reload_interval: 0.01\n", "c.yaml", {})
+    with pytest.raises(UsageError, match="reload_interval"):
+        effective_settings(policy, ServeOptions("c.yaml"))
+
+
 def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> None:
     import gc
 
@@ -161,3 +219,38 @@ def test_tune_gc_freezes_start_up_objects_and_raises_the_young_threshold() -> No
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_metrics_add_up_across_two_workers(tmp_path: Path, keys: Keys, upstream: FakeUpstream,
+                                           env: dict[str, str]) -> None:
+    """Whichever worker answers a scrape, /metrics counts every worker's requests; the shared metrics
+    directory lives in the supervisor's temp dir and is gone after it stops."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = write_policy(tmp_path / "config.yaml", upstream.url, keys.jwks_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc_env = {**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TMPDIR": str(scratch)}
+    server = Served(["--config", str(config), "--port", "0", "--workers", "2", "--upstream", upstream.url], proc_env)
+    try:
+        url = server.wait_for(r"listening on (http://\S+) with 2 workers").group(1)
+        for _ in range(int(WAIT / 0.1)):  # until a worker answers
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/healthz", timeout=WAIT).status_code == 200:
+                    break
+            time.sleep(0.1)
+        token = keys.token(DEV)
+
+        def call(_: int) -> int:  # a new connection each: the kernel hands them to either worker
+            return httpx.post(url + "/v1/chat/completions", json={"model": "gpt-4o"}, timeout=WAIT,
+                              headers={"authorization": f"Bearer {token}"}).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(call, range(40))) == {200}
+        assert len(list(scratch.glob("jwtgate-metrics-*/counter_*.db"))) == 2  # one file per worker
+        for _ in range(6):
+            text = httpx.get(url + "/metrics", timeout=WAIT).text
+            assert 'jwtgate_requests_total{decision="allow",reason="ok"} 40.0' in text
+    finally:
+        server.stop()
+    assert list(scratch.iterdir()) == []

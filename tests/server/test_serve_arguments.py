@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from jwtgate.cli.app import app
+from tests.kit.cli import invoke
 
 BASE = ["serve", "--config", "sample_configs/keycloak.yaml", "--jwks", "sample_tokens/jwks.json"]
 
@@ -18,7 +17,7 @@ BASE = ["serve", "--config", "sample_configs/keycloak.yaml", "--jwks", "sample_t
     (["--upstream", "http://127.0.0.1:99999"], "is not a valid URL"),
 ], ids=["no-scheme-word", "host-port-without-scheme", "ftp", "no-host", "bad-port"])
 def test_bad_upstream_is_a_usage_error(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, [*BASE, *args], env={"COLUMNS": "200"})
+    result = invoke([*BASE, *args])
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
@@ -26,8 +25,7 @@ def test_bad_upstream_is_a_usage_error(args: list[str], message: str) -> None:
 
 @pytest.mark.parametrize("port", ["99999", "-1", "65536"])
 def test_port_out_of_range_is_a_usage_error(port: str) -> None:
-    result = CliRunner().invoke(app, [*BASE, "--upstream", "http://127.0.0.1:4801", "--port", port],
-                                env={"COLUMNS": "200"})
+    result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801", "--port", port])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
 
@@ -38,13 +36,24 @@ def test_missing_serve_extra_names_the_install_command(monkeypatch: pytest.Monke
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "prometheus_client" else real(name, *a))
-    result = CliRunner().invoke(app, [*BASE, "--upstream", "http://127.0.0.1:4801"], env={"COLUMNS": "200"})
+    result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801"])
     assert result.exit_code == 2
     assert "pip install 'jwtgate[serve]'" in result.stderr
 
 
+@pytest.mark.parametrize(("shadow", "message"), [
+    ("sample_configs/broken/types.yaml", "error(s); not starting"),
+    ("missing-shadow.yaml", "missing-shadow.yaml"),
+], ids=["lint-errors", "missing-file"])
+def test_shadow_config_is_linted_like_the_enforced_one(shadow: str, message: str) -> None:
+    result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801", "--shadow-config", shadow])
+    assert result.exit_code == 2
+    assert message in result.stderr and shadow in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_help_says_jwks_replaces_the_issuers_key_sources() -> None:
-    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    result = invoke(["serve", "--help"])
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())  # rich wraps the help: compare with the line breaks folded
     assert "REPLACES the issuers' configured key sources for this run (audience and issuer checks stay)" in text

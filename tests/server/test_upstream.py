@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwtgate.config.loader import load_policy
+from jwtgate.policy.routing import upstream_model_name
 from jwtgate.server.upstream import (
     Target,
     blocked_headers,
@@ -12,7 +13,6 @@ from jwtgate.server.upstream import (
     forward_headers,
     response_headers,
     target_url,
-    upstream_model_name,
 )
 
 CONFIG = """\
@@ -39,21 +39,25 @@ def test_upstream_model_name(litellm: str, sent: str) -> None:
     assert upstream_model_name(litellm) == sent
 
 
-def test_build_targets_routes_api_base_models_and_resolves_keys() -> None:
+def test_direct_mode_routes_api_base_models_each_with_its_own_key() -> None:
     policy = load_policy(CONFIG, "c.yaml", {})
-    targets = build_targets(policy, {"VLLM": "vk", "PROXY": "pk"}, "http://litellm:4000/", "PROXY")
+    targets = build_targets(policy, {"VLLM": "vk", "PROXY": "pk"}, "http://litellm:4000/", "PROXY", "direct")
     assert targets.for_model("llama") == Target("http://vllm:8000/v1", True, "meta/llama-3", "vk")
-    assert targets.for_model("claude") == Target("https://anthropic.example", True, "anthropic/claude-3", "pk")
+    # the upstream's key never goes to a model's api_base, nor a model's key to the upstream
+    assert targets.for_model("claude") == Target("https://anthropic.example", True, "anthropic/claude-3", None)
     assert targets.for_model("gpt-4o") == Target("http://litellm:4000", False, None, "pk")
     assert targets.for_model("keyed") == Target("http://litellm:4000", False, None, "pk")
     assert targets.for_model(None) == targets.default
 
 
-def test_model_api_key_goes_to_the_default_upstream_only_without_an_upstream_key() -> None:
+def test_litellm_mode_sends_every_model_to_the_upstream_with_the_upstream_key_only() -> None:
     policy = load_policy(CONFIG, "c.yaml", {})
-    targets = build_targets(policy, {}, "http://openai.example", None)
-    assert targets.for_model("keyed") == Target("http://openai.example", False, None, "sk-literal")
-    assert targets.for_model("gpt-4o") == Target("http://openai.example", False, None, None)
+    targets = build_targets(policy, {"VLLM": "vk", "PROXY": "pk"}, "http://litellm:4000", "PROXY", "litellm")
+    assert targets.by_model == {}
+    for model in ("llama", "claude", "gpt-4o", "keyed"):
+        assert targets.for_model(model) == Target("http://litellm:4000", False, None, "pk")
+    no_key = build_targets(policy, {}, "http://litellm:4000", None, "litellm")
+    assert no_key.for_model("keyed") == Target("http://litellm:4000", False, None, None)
 
 
 @pytest.mark.parametrize(("target", "path", "query", "url"), [

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jwtgate.tokens.algorithms import _ORDERS, ALGORITHMS, DEFAULT_ALGORITHMS, make_verifier, raw_to_der
-from tests.tokenkit import CURVES, private_key
+from tests.kit.keys import CURVES, private_key
 
 
 @pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512", "ES256K"])

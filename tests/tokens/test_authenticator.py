@@ -10,14 +10,15 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jwtgate.config.loader import load_policy
 from jwtgate.errors import KeySourceError, TokenError
 from jwtgate.keys.jwk import parse_jwk
 from jwtgate.keys.store import KeyStore, KeyStoreOptions
 from jwtgate.tokens.authenticator import Authenticator, build_trusts
-from tests.keyhelpers import IdP
+from tests.kit.clock import FakeClock
+from tests.kit.idp import IdP
+from tests.kit.keys import jwk_of, private_key
 
 NOW = 1_795_687_200.0
 ISS_A = "https://a.example.com/realms/acme"
@@ -25,9 +26,8 @@ ISS_B = "https://b.example.com"
 
 
 def _keypair(kid: str) -> tuple[Any, dict[str, Any]]:
-    priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(priv.public_key()))
-    jwk.update(kid=kid, use="sig", alg="RS256")
+    priv = private_key(f"rsa-{kid}")
+    jwk = jwk_of(priv, kid, use="sig", alg="RS256")
     parse_jwk(jwk, "check")  # sanity: our own parser accepts it
     return priv, jwk
 
@@ -66,16 +66,8 @@ def files(tmp_path: Path) -> tuple[str, str]:
     return str(a), str(b)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _auth(policy: Any, tmp_path: Path, clock: Clock | None = None, **kw: Any) -> Authenticator:
-    clock = clock or Clock()
+def _auth(policy: Any, tmp_path: Path, clock: FakeClock | None = None, **kw: Any) -> Authenticator:
+    clock = clock or FakeClock(NOW)
     store = KeyStore(clock=clock, cache_dir=tmp_path / "cache",
                      options=KeyStoreOptions(cooldown=30.0))
     return Authenticator(policy, store, clock=clock, **kw)
@@ -156,7 +148,7 @@ def idp() -> Iterator[IdP]:
 
 def test_rotated_key_is_picked_up_by_one_refetch(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     auth.authenticate(_token(KEY_A, "a1"))
     assert idp.count("/a") == 1
@@ -173,7 +165,7 @@ def test_rotated_key_is_picked_up_by_one_refetch(tmp_path: Path, idp: IdP) -> No
 
 def test_async_path_caches_verified_tokens_and_refetches(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
 
     async def run() -> None:
@@ -193,7 +185,7 @@ def test_async_path_caches_verified_tokens_and_refetches(tmp_path: Path, idp: Id
 
 def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A, JWK_A2])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1")
 
@@ -212,7 +204,7 @@ def test_cached_token_is_dropped_when_its_key_leaves_the_set(tmp_path: Path, idp
 
 def test_cached_token_is_refused_as_soon_as_a_refetch_drops_its_key(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1")
 
@@ -232,7 +224,7 @@ def test_cached_token_is_refused_as_soon_as_a_refetch_drops_its_key(tmp_path: Pa
 
 def test_cached_token_fails_closed_after_the_stale_window(tmp_path: Path, idp: IdP) -> None:
     idp.set_jwks("/a", [JWK_A])
-    clock = Clock()
+    clock = FakeClock(NOW)
     auth = _auth(_policy(tmp_path, idp.url("/a"), idp.url("/b")), tmp_path, clock)
     token = _token(KEY_A, "a1", exp=NOW + 10 * 3600)
 

@@ -8,7 +8,8 @@ import pytest
 
 from jwtgate.model import VerifiedToken
 from jwtgate.tokens.cache import VerifiedCache
-from tests.tokenkit import NOW, vkey
+from tests.kit.keys import vkey
+from tests.kit.tokens import NOW
 
 
 def verified(**claims: Any) -> VerifiedToken:

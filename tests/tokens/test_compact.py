@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from jwtgate.errors import TokenError
 from jwtgate.tokens.compact import b64url_decode, decode_json_object, fingerprint, parse_token
-from tests.tokenkit import b64, mint, sign_raw
+from tests.kit.tokens import b64, mint, sign_raw
 
 HEADER = {"alg": "RS256", "typ": "JWT", "kid": "k1"}
 

@@ -10,7 +10,7 @@ from jwtgate.errors import TokenError
 from jwtgate.model import TokenRules
 from jwtgate.tokens.authenticator import Trust, select_trust
 from jwtgate.tokens.verify import check_claims
-from tests.tokenkit import NOW, claims
+from tests.kit.tokens import NOW, claims
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 V1 = f"https://sts.windows.net/{TENANT}/"

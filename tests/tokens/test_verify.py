@@ -20,7 +20,8 @@ from jwtgate.errors import TokenError
 from jwtgate.model import TokenRules, VerificationKey, VerifiedToken
 from jwtgate.tokens.compact import parse_token
 from jwtgate.tokens.verify import VerifiedCache, verify_compact, verify_token
-from tests.tokenkit import AUD, DROP, ISS, NOW, RULES, b64, claims, mint, private_key, sign_raw, vkey
+from tests.kit.keys import jwk_of, private_key, vkey
+from tests.kit.tokens import AUD, DROP, ISS, NOW, RULES, b64, claims, mint, sign_raw
 
 SECRET = b"a-random-shared-secret-of-32-bytes!"
 FAR = 4_000_000_000  # for PyJWT, which reads the real clock
@@ -218,8 +219,7 @@ def test_typ_jwt_and_at_jwt_are_accepted(typ: str) -> None:
 
 
 def _attacker_headers() -> list[object]:
-    attacker = private_key("RSA-attacker").public_key()
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker))
+    jwk = jwk_of(private_key("RSA-attacker"), None)
     return [
         pytest.param({"jku": "https://attacker.example/jwks.json"}, id="jku-header-ignored"),
         pytest.param({"x5u": "https://attacker.example/cert.pem"}, id="x5u-header-ignored"),
