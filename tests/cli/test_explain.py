@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jwtgate.config.loader import load_policy_file
 from jwtgate.model import Request
 from jwtgate.policy.decision import decide
+from jwtgate.policy.forwarding import with_forwarding
 from tests.kit.cli import invoke
 
 KC = "sample_configs/keycloak.yaml"
@@ -204,7 +205,9 @@ def test_explain_claims_agrees_with_decide(config: str, claims: dict[str, Any], 
         path = os.path.join(tmp, "c.yaml")
         Path(path).write_text(config, encoding="utf-8")
         result = run("--config", path, "--claims", json.dumps(claims), "--model", model, "--format", "json")
-        expected = decide(load_policy_file(path, {}), claims, Request(model, "/v1/chat/completions"))
+        policy = load_policy_file(path, {})
+        expected = with_forwarding(policy, decide(policy, claims, Request(model, "/v1/chat/completions")),
+                                   "/v1/chat/completions")
     data = json.loads(result.stdout)
     assert result.exit_code == (0 if expected.allowed else 1)
     assert data["allowed"] == expected.allowed
