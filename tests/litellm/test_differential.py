@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from jwtgate.cli.app import app
 from jwtgate.policy import routes
+from jwtgate.policy.forwarding import with_forwarding
 from jwtgate.policy.litellm_differences import BY_ID, LITELLM_VERSION
 from tests.litellm import scenarios
-from tests.litellm.differential import Answer, compare, config_yaml, jwtgate_answer, litellm_answers
+from tests.litellm.differential import Answer, compare, config_yaml, jwtgate_answer, litellm_answers, load
 from tests.litellm_env import litellm_python
 from tests.tokenkit import AUD, DROP, ISS, NOW, mint
 
@@ -99,7 +100,8 @@ def _cli_sample(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_check_token_decides_as_decide(oracle: Any, tmp_path: Path) -> None:
-    """check-token --format json on a signed token: the same refusal, role and decision as decide()."""
+    """check-token --format json on a signed token: the same refusal, role and decision as decide(), followed
+    by serve's forwarding stage (a route the shared upstream credential would widen is refused there too)."""
     from tests.tokenkit import private_key
 
     batch, _, answers, _ = oracle
@@ -120,10 +122,13 @@ def test_check_token_decides_as_decide(oracle: Any, tmp_path: Path) -> None:
             assert "LiteLLM refuses" in result.stderr
             continue
         doc = json.loads(result.stdout)
-        assert (doc["allowed"], doc.get("role")) == (ours.allowed, ours.role), (scenario["id"], doc)
+        assert ours.decision is not None
+        served = with_forwarding(load(scenario), ours.decision, scenario["route"])
+        assert (doc["allowed"], doc.get("role")) == (served.allowed, served.role), (scenario["id"], doc)
+        assert (doc["reason"] or {}).get("code") == (served.reason.code if served.reason else None), scenario["id"]
         assert doc["litellm_version"] == LITELLM_VERSION
         lite = answers[scenario["id"]]
-        assert result.exit_code == (0 if ours.allowed else 1), (scenario["id"], lite)
+        assert result.exit_code == (0 if served.allowed else 1), (scenario["id"], lite)
 
 
 def _public_jwk(key: Any) -> dict[str, Any]:
