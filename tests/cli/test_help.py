@@ -1,0 +1,40 @@
+"""``--help``: every command's usage line names its arguments as the README's Commands table does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.kit.cli import invoke
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+ROWS = re.findall(r"^\| `jwtgate ([^`]*)`", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
+
+
+def readme_arguments(command: str) -> list[str]:
+    """The positional names the README's Commands table gives COMMAND, e.g. ['OLD', 'NEW'] for diff."""
+    row = next(r for r in ROWS if r == command or r.startswith(command + " "))
+    names = []
+    for word in row[len(command):].split():
+        if word.lstrip("[").startswith("-"):
+            break
+        names.append(word.strip("[]"))
+    return names
+
+
+@pytest.mark.parametrize("command", ["lint", "check-token", "decode", "explain", "test", "diff", "replay",
+                                     "jwks fetch", "serve"])
+def test_usage_line_names_the_arguments_the_readme_names(command: str) -> None:
+    result = invoke([*command.split(), "--help"])
+    assert result.exit_code == 0
+    usage = result.stdout.splitlines()[0]
+    assert usage.startswith("Usage: ") and "[OPTIONS]" in usage, usage
+    shown = [w.strip("[]{}") for w in usage.split("[OPTIONS]", 1)[1].split()]
+    assert shown == readme_arguments(command), usage
+
+
+def test_diff_help_states_its_exit_codes_plainly() -> None:
+    text = " ".join(invoke(["diff", "--help"]).stdout.split())
+    assert "0 no --fail-on given or its condition not met, 1 the --fail-on condition met, 2 unreadable input" in text
