@@ -214,3 +214,11 @@ def test_bad_format_exits_2() -> None:
     result = run(f"{TESTS}/keycloak.yaml", "--format", "tap")
     assert result.exit_code == 2
     assert "--format must be one of text, json, junit" in result.stderr
+
+
+def test_a_gateway_config_given_as_a_test_file_is_named_so() -> None:
+    result = run("sample_configs/keycloak.yaml")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: sample_configs/keycloak.yaml:4:1: this looks like a gateway config "
+                                    "(top-level 'model_list'), not a policy test file [test.invalid_file]")
+    assert "  hint: run 'jwtgate lint sample_configs/keycloak.yaml'" in result.stderr
