@@ -35,6 +35,7 @@ def test_usage_line_names_the_arguments_the_readme_names(command: str) -> None:
     assert shown == readme_arguments(command), usage
 
 
-def test_diff_help_states_its_exit_codes_plainly() -> None:
-    text = " ".join(invoke(["diff", "--help"]).stdout.split())
+@pytest.mark.parametrize("command", ["diff", "replay"])
+def test_fail_on_commands_state_their_exit_codes_plainly(command: str) -> None:
+    text = " ".join(invoke([command, "--help"]).stdout.split())
     assert "0 no --fail-on given or its condition not met, 1 the --fail-on condition met, 2 unreadable input" in text
