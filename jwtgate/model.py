@@ -234,6 +234,7 @@ class Policy:
     env_issuer: str | None
     locations: dict[str, Location]
     findings: tuple[Finding, ...]
+    refusals: tuple[Finding, ...] = ()  # the findings for which LiteLLM refuses to load this config
 
     def where(self, path: str) -> Location | None:
         """Location of a dotted config path such as ``general_settings.litellm_jwtauth.enforce_rbac``."""

@@ -38,7 +38,9 @@ REASONS: dict[str, str] = {
     "token.audience_mismatch": "`aud` lacks the configured audience",
     "token.audience_missing": "`aud` is absent while an audience is configured",
     "token.invalid": "any other token error reported by PyJWT (and, with `serve --hide-reasons`, every 401)",
-    "claims.scope_type": "the `scope` claim is neither a string nor a list",
+    "claims.scope_type": "the `scope` claim is neither a string nor a list (LiteLLM fails the request)",
+    "claims.unreadable": "a claim LiteLLM cannot read (a number as roles, a nested list as team ids, a "
+                         "non-string email): LiteLLM fails the request, jwtgate denies it",
     "claims.overage": "a claim the config reads (e.g. `groups`) was left out by the identity provider: Entra ID "
                       "group overage (`_claim_names`/`_claim_sources`, or `hasgroups: true`); use app roles or "
                       "group filtering",
@@ -95,6 +97,7 @@ REASONS: dict[str, str] = {
     "jwtgate.internal": "`serve`: a bug in jwtgate (500); the log has the details",
     # --- the command line (exit 2) -----------------------------------------------------------------------
     "config.invalid": "the config cannot be loaded (exit 2)",
+    "config.litellm_refuses": "LiteLLM refuses to load the config (unknown key, wrong type, unpaired key): exit 2",
     "usage.invalid": "the command was misused or an input cannot be read (exit 2)",
     "test.invalid_file": "`jwtgate test`: a test file that is not valid (exit 2, with file:line)",
 }

@@ -43,7 +43,8 @@ def test_manifest_is_valid_kubernetes(path: Path) -> None:
 def test_the_configmaps_policy_lints_clean_and_reloads_itself() -> None:
     text = manifest("configmap.yaml")["data"]["config.yaml"]
     policy = load_policy(text, "configmap.yaml", ENV)
-    assert lint_policy(policy, ENV) == []
+    # only JG214 (info): a serve config with restricted models can reach LD001 (a model call without a model)
+    assert [(f.code, f.severity) for f in lint_policy(policy, ENV)] == [("JG214", "info")]
     assert policy.settings.serve.reload_interval > 0 and policy.settings.serve.host == "0.0.0.0"
 
 

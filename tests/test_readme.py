@@ -156,3 +156,12 @@ def test_readme_prepares_the_whole_suite_as_ci_does() -> None:
     assert 'JWTGATE_LITELLM_PYTHON=$(.ci/setup-litellm "$PWD/.venv-litellm")' in ci
     assert "(cd tests/idp && npm ci)" in prepare and "(cd tests/idp && npm ci " in ci
     assert "/work/" not in README, "the README names a path of one machine"
+
+
+def test_readme_differences_table_matches_the_registry() -> None:
+    from jwtgate.policy.litellm_differences import LITELLM_VERSION, differences_table
+
+    section = _section("Fidelity to LiteLLM")
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    assert "\n".join(table) == differences_table()
+    assert f"LiteLLM **{LITELLM_VERSION}**" in section

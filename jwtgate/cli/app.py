@@ -44,7 +44,9 @@ app.add_typer(token_app, name="token")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"jwtgate {__version__}")
+        from jwtgate.policy.litellm_differences import LITELLM_VERSION
+
+        typer.echo(f"jwtgate {__version__} (decides as LiteLLM {LITELLM_VERSION})")
         raise typer.Exit(0)
 
 

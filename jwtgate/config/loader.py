@@ -12,7 +12,7 @@ from typing import Any
 
 from jwtgate.config import schema as S
 from jwtgate.config.env import env_reference, resolve_env
-from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
+from jwtgate.config.yaml_text import did_you_mean, kind_of, parse_yaml, plain, read_text
 from jwtgate.errors import ConfigError
 from jwtgate.model import (
     Finding,
@@ -30,6 +30,16 @@ from jwtgate.model import (
     Severity,
 )
 
+# Schema problems for which LiteLLM refuses to load the config (pydantic validation of LiteLLM_JWTAuth and
+# RoleBasedPermissions at start-up): an unknown key, a wrong type, a value outside the choices, a missing key.
+_REFUSING_CODES = frozenset({"JG101", "JG102", "JG103", "JG106"})
+_REFUSING_PATHS = ("general_settings.litellm_jwtauth", "general_settings.role_permissions")
+
+
+def refused_by_litellm(code: str, path: str) -> bool:
+    """Does a loader finding at ``path`` mean LiteLLM refuses to load the config?"""
+    return code in _REFUSING_CODES and path.startswith(_REFUSING_PATHS)
+
 
 @dataclass
 class _Ctx:
@@ -37,10 +47,14 @@ class _Ctx:
     env: Mapping[str, str]
     findings: list[Finding] = field(default_factory=list)
     locations: dict[str, Location] = field(default_factory=dict)
+    refusals: list[Finding] = field(default_factory=list)
 
     def add(self, code: str, severity: Severity, message: str, loc: Location,
-            hint: str | None = None) -> None:
-        self.findings.append(Finding(code, severity, message, loc, hint))
+            hint: str | None = None, path: str = "") -> None:
+        finding = Finding(code, severity, message, loc, hint)
+        self.findings.append(finding)
+        if refused_by_litellm(code, path):
+            self.refusals.append(finding)
 
 
 def load_policy_file(path: str, env: Mapping[str, str]) -> Policy:
@@ -62,7 +76,7 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
         ctx.add("JG003", "error", "the config is empty", Location(file, 1, 1),
                 "add a model_list and general_settings")
     if root is not None and not isinstance(root, dict):
-        ctx.add("JG002", "error", f"the config's top level is a {_kind(root)}, not a mapping",
+        ctx.add("JG002", "error", f"the config's top level is a {kind_of(root)}, not a mapping",
                 _loc_of(ctx, root))
         root = None
     if _is_test_file(root):
@@ -82,8 +96,7 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
         enable_jwt_auth=_scalar(ctx, general, "enable_jwt_auth", S.Field(S.BOOL, False), "general_settings"),
         jwt=_build_jwt(jwt_raw),
         role_permissions=_build_role_permissions(ctx, general),
-        general_enforce_rbac=_scalar(ctx, general, "enforce_rbac", S.Field(S.BOOL, False),
-                                     "general_settings"),
+        general_enforce_rbac=_truthy(ctx, general, "enforce_rbac", "general_settings"),
         models=_build_models(ctx, top),
         settings=_build_settings(jg_raw, _scalar(ctx, general, "user_header_name", S.Field(S.STR),
                                                  "general_settings")),
@@ -92,6 +105,7 @@ def load_policy(text: str, file: str, env: Mapping[str, str]) -> Policy:
         env_issuer=env.get("JWT_ISSUER") or None,
         locations=ctx.locations,
         findings=tuple(sorted(ctx.findings, key=Finding.sort_key)),
+        refusals=tuple(ctx.refusals),
     )
 
 
@@ -136,30 +150,15 @@ def _join(path: str, key: str) -> str:
 # --- validation --------------------------------------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    return type(value).__name__
-
-
-def _unknown_key(ctx: _Ctx, node: Any, key: Any, options: Any, where: str, severity: Severity) -> None:
+def _unknown_key(ctx: _Ctx, node: Any, key: Any, options: Any, where: str, severity: Severity,
+                 path: str = "") -> None:
     name = str(key)
     guess = did_you_mean(name, options)
     hint = f"did you mean '{guess}'?" if guess else None
     msg = f"unknown key '{name}' in {where}"
     code = "JG101" if severity == "error" else "JG112"  # JG112: open mapping, looks like a typo
     ctx.add(code, severity, msg + (" (LiteLLM rejects or ignores it)" if severity == "error" else ""),
-            _key_loc(ctx, node, key), hint)
+            _key_loc(ctx, node, key), hint, path)
 
 
 def _check_open_keys(ctx: _Ctx, node: dict[str, Any], known: Any, path: str, where: str) -> None:
@@ -175,8 +174,8 @@ def _mapping_at(ctx: _Ctx, parent: dict[str, Any], key: str, path: str) -> dict[
     if value is None:
         return {}
     if not isinstance(value, dict):
-        ctx.add("JG102", "error", f"'{path}' must be a mapping, not a {_kind(value)}",
-                _value_loc(ctx, parent, key))
+        ctx.add("JG102", "error", f"'{path}' must be a mapping, not a {kind_of(value)}",
+                _value_loc(ctx, parent, key), path=path)
         return {}
     return value
 
@@ -199,7 +198,7 @@ def _coerce(ctx: _Ctx, value: Any, spec: S.Field, path: str, loc: Location) -> t
         if spec.choices is not None and resolved is not None and resolved not in spec.choices:
             guess = did_you_mean(resolved, spec.choices)
             ctx.add("JG103", "error", f"'{path}' is '{resolved}'; allowed: {', '.join(spec.choices)}", loc,
-                    f"did you mean '{guess}'?" if guess else None)
+                    f"did you mean '{guess}'?" if guess else None, path)
             return False, None
         return True, resolved
     if kind == S.BOOL and isinstance(value, bool):
@@ -214,7 +213,8 @@ def _coerce(ctx: _Ctx, value: Any, spec: S.Field, path: str, loc: Location) -> t
             iloc = _item_loc(ctx, value, i)
             ctx.locations[f"{path}[{i}]"] = iloc
             if not isinstance(item, str):
-                ctx.add("JG102", "error", f"'{path}[{i}]' must be a string, not a {_kind(item)}", iloc)
+                ctx.add("JG102", "error", f"'{path}[{i}]' must be a string, not a {kind_of(item)}", iloc,
+                        path=path)
                 continue
             resolved = _resolve_env(ctx, item, iloc)
             if resolved is not None:
@@ -231,7 +231,7 @@ def _coerce(ctx: _Ctx, value: Any, spec: S.Field, path: str, loc: Location) -> t
         ctx.add("JG111", "warning", msg, loc,
                 f"write {_yaml_scalar(lax)} without quotes")
         return True, lax
-    ctx.add("JG102", "error", f"'{path}' must be a {kind}, not a {_kind(value)}", loc)
+    ctx.add("JG102", "error", f"'{path}' must be a {kind}, not a {kind_of(value)}", loc, path=path)
     return False, None
 
 
@@ -260,6 +260,12 @@ def _yaml_scalar(value: bool | float | int) -> str:
 
 
 def _scalar(ctx: _Ctx, node: dict[str, Any], key: str, spec: S.Field, path: str) -> Any:
+    if key in node and node[key] is None and spec.default is not None and refused_by_litellm("JG102", path):
+        full = _join(path, key)
+        ctx.add("JG102", "error", f"'{full}' is null; LiteLLM requires a {spec.kind} here and refuses to start",
+                _value_loc(ctx, node, key), f"remove the key to get the default ({_default_text(spec.default)})",
+                full)
+        return spec.default
     if key not in node or node[key] is None:
         return spec.default
     full = _join(path, key)
@@ -267,6 +273,26 @@ def _scalar(ctx: _Ctx, node: dict[str, Any], key: str, spec: S.Field, path: str)
     ctx.locations[full] = _key_loc(ctx, node, key)
     ok, value = _coerce(ctx, node[key], spec, full, loc)
     return value if ok else spec.default
+
+
+def _truthy(ctx: _Ctx, node: dict[str, Any], key: str, path: str) -> bool:
+    """A flag LiteLLM reads as ``bool(value)``: any non-empty string, even "false", is on."""
+    if key not in node:
+        return False
+    full = _join(path, key)
+    ctx.locations[full] = _key_loc(ctx, node, key)
+    value = node[key]
+    if value is not None and not isinstance(value, bool):
+        ctx.add("JG111", "warning", f"'{full}' is {value!r}; LiteLLM reads it as bool(value), which is "
+                f"{_yaml_scalar(bool(value))}", _value_loc(ctx, node, key),
+                f"write {_yaml_scalar(bool(value))} without quotes")
+    return bool(value)
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return _yaml_scalar(value) if isinstance(value, bool | int | float) else str(value)
 
 
 def _walk_mapping(ctx: _Ctx, parent: dict[str, Any], key: str, schema: S.Schema, path: str) -> dict[str, Any]:
@@ -286,7 +312,7 @@ def _walk_node(ctx: _Ctx, node: dict[str, Any], schema: S.Schema, path: str) -> 
         if spec is None:
             ctx.locations[full] = _key_loc(ctx, node, key)
             if schema.closed:
-                _unknown_key(ctx, node, key, schema.fields, schema.name, "error")
+                _unknown_key(ctx, node, key, schema.fields, schema.name, "error", full)
             else:
                 out[name] = node[key]
             continue
@@ -299,7 +325,8 @@ def _walk_node(ctx: _Ctx, node: dict[str, Any], schema: S.Schema, path: str) -> 
             out[name] = _scalar(ctx, node, name, spec, path)
     for name, spec in schema.fields.items():
         if spec.required and node.get(name) is None:
-            ctx.add("JG106", "error", f"{schema.name} is missing required key '{name}'", _loc_of(ctx, node))
+            ctx.add("JG106", "error", f"{schema.name} is missing required key '{name}'", _loc_of(ctx, node),
+                    path=path)
     return out
 
 
@@ -309,8 +336,8 @@ def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema,
     if value is None:
         return None
     if not isinstance(value, list):
-        ctx.add("JG102", "error", f"'{path}' must be a list, not a {_kind(value)}",
-                _value_loc(ctx, node, key))
+        ctx.add("JG102", "error", f"'{path}' must be a list, not a {kind_of(value)}",
+                _value_loc(ctx, node, key), path=path)
         return None
     items: list[dict[str, Any]] = []
     for i, entry in enumerate(value):
@@ -318,8 +345,8 @@ def _walk_list(ctx: _Ctx, node: dict[str, Any], key: str, item: S.Schema,
         iloc = _item_loc(ctx, value, i)
         ctx.locations[ipath] = iloc
         if not isinstance(entry, dict):
-            ctx.add("JG102", "error", f"'{ipath}' must be a mapping ({item.name}), not a {_kind(entry)}",
-                    iloc)
+            ctx.add("JG102", "error", f"'{ipath}' must be a mapping ({item.name}), not a {kind_of(entry)}",
+                    iloc, path=ipath)
             continue
         walked = _walk_node(ctx, entry, item, ipath)
         walked["__location__"] = iloc
@@ -337,7 +364,7 @@ def _build_models(ctx: _Ctx, top: dict[str, Any]) -> tuple[ModelEntry, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        ctx.add("JG102", "error", f"'model_list' must be a list, not a {_kind(value)}",
+        ctx.add("JG102", "error", f"'model_list' must be a list, not a {kind_of(value)}",
                 _value_loc(ctx, top, "model_list"))
         return ()
     ctx.locations["model_list"] = _key_loc(ctx, top, "model_list")
@@ -450,7 +477,7 @@ def _check_identity_paths(ctx: _Ctx, headers: dict[str, Any]) -> None:
     for name, path in headers.items():
         if not isinstance(path, str) or not path:
             full = f"jwtgate.identity.headers.{name}"
-            ctx.add("JG102", "error", f"'{full}' must be a claim path (a string), not a {_kind(path)}",
+            ctx.add("JG102", "error", f"'{full}' must be a claim path (a string), not a {kind_of(path)}",
                     ctx.locations.get(full, Location(ctx.file, 1, 1)), f"write e.g. '{name}: sub'")
 
 
@@ -469,10 +496,18 @@ def _is_test_file(root: Any) -> bool:
 
 
 def require_loadable(policy: Policy) -> Policy:
-    """For commands other than lint: refuse a config that could not be parsed at all."""
+    """For commands other than lint: refuse a config that could not be parsed, or that LiteLLM refuses."""
+    from jwtgate.config.refusals import litellm_refusals
+
     fatal = [f for f in policy.findings if f.code in UNLOADABLE]
     if fatal:
         f = fatal[0]
         raise ConfigError(f"{f.code} {f.message}", code="config.invalid", location=f.location,
                           hint=f.hint if f.code == "JG005" else "run 'jwtgate lint' on the config")
+    refused = litellm_refusals(policy)
+    if refused:
+        f = refused[0]
+        raise ConfigError(f"{f.code} {f.message} (LiteLLM refuses to load this config, so jwtgate does not "
+                          "decide on it)", code="config.litellm_refuses", location=f.location,
+                          hint=f.hint or "run 'jwtgate lint' on the config")
     return policy

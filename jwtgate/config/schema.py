@@ -121,7 +121,7 @@ DEFAULT_ADMIN_ROUTES = (
     "global_spend_tracking_routes",
     "info_routes",
 )
-DEFAULT_TEAM_ROUTES = ("openai_routes", "info_routes", "mcp_routes")
+DEFAULT_TEAM_ROUTES = ("openai_routes", "info_routes", "mcp_routes", "/v1/messages", "/v1/messages/count_tokens")
 
 LITELLM_JWTAUTH = Schema(
     "litellm_jwtauth",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
+from jwtgate.config.refusals import pair_problems
 from jwtgate.config.yaml_text import did_you_mean
-from jwtgate.lint.base import JWT, LintContext, rule
+from jwtgate.lint.base import JWT, LintContext, Rule, rule
 from jwtgate.model import Finding, Location
 
 WILDCARD_CHARS = frozenset("*?[")
@@ -68,37 +69,27 @@ def duplicate_role(ctx: LintContext) -> Iterator[Finding]:
             first[perm.role] = perm.location
 
 
+def _pair_findings(r: Rule, ctx: LintContext) -> Iterator[Finding]:
+    for p in pair_problems(ctx.policy.jwt):
+        if p.code == r.code:
+            yield r.finding(p.message, ctx.where(p.path), p.hint)
+
+
 @rule("JG107", "error", "user_roles_jwt_field and user_allowed_roles must be set together")
 def user_roles_pair(ctx: LintContext) -> Iterator[Finding]:
-    jwt = ctx.policy.jwt
-    if jwt.user_roles_jwt_field and jwt.user_allowed_roles is None:
-        yield user_roles_pair.finding(
-            "user_roles_jwt_field is set without user_allowed_roles; LiteLLM refuses to start",
-            ctx.where(f"{JWT}.user_roles_jwt_field"), "add user_allowed_roles: [the IdP roles that may call]")
-    elif jwt.user_allowed_roles is not None and not jwt.user_roles_jwt_field:
-        yield user_roles_pair.finding(
-            "user_allowed_roles is set without user_roles_jwt_field, so it never matches",
-            ctx.where(f"{JWT}.user_allowed_roles"), "add user_roles_jwt_field: the claim holding the roles")
+    yield from _pair_findings(user_roles_pair, ctx)
 
 
 @rule("JG108", "error", "object_id_jwt_field needs role_mappings")
 def object_id_needs_mappings(ctx: LintContext) -> Iterator[Finding]:
-    jwt = ctx.policy.jwt
-    if jwt.object_id_jwt_field and not jwt.role_mappings:
-        yield object_id_needs_mappings.finding(
-            "object_id_jwt_field is set without role_mappings; LiteLLM refuses to start",
-            ctx.where(f"{JWT}.object_id_jwt_field"),
-            "add role_mappings so the caller's role, team or internal_user, can be inferred")
+    yield from _pair_findings(object_id_needs_mappings, ctx)
 
 
 @rule("JG109", "error", "scope_mappings and enforce_scope_based_access must be set together")
 def scope_pair(ctx: LintContext) -> Iterator[Finding]:
+    yield from _pair_findings(scope_pair, ctx)
     jwt = ctx.policy.jwt
-    if jwt.scope_mappings and not jwt.enforce_scope_based_access:
-        yield scope_pair.finding(
-            "scope_mappings is set but enforce_scope_based_access is not true; LiteLLM refuses to start",
-            ctx.where(f"{JWT}.scope_mappings"), "add enforce_scope_based_access: true")
-    elif jwt.enforce_scope_based_access and not jwt.scope_mappings:
+    if jwt.enforce_scope_based_access and not jwt.scope_mappings:
         yield scope_pair.finding(
             "enforce_scope_based_access is true but there are no scope_mappings, so no scope check runs",
             ctx.where(f"{JWT}.enforce_scope_based_access"), "add scope_mappings: [{scope, models}]")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from jwtgate.config.loader import UNLOADABLE
-from jwtgate.lint import identity, references, samples, security, serving, traps
+from jwtgate.lint import differences, identity, references, samples, security, serving, traps
 from jwtgate.lint.base import ClaimSample, LintContext, Rule
 from jwtgate.lint.controls import Controls, LintReport, apply_controls
 from jwtgate.lint.settings import LintOptions, config_controls
@@ -40,7 +40,7 @@ LOADER_RULES = (
 )
 
 SEMANTIC_RULES: tuple[Rule, ...] = (*references.RULES, *samples.RULES, *traps.RULES, *security.RULES,
-                                     *identity.RULES, *serving.RULES)
+                                    *identity.RULES, *serving.RULES, *differences.RULES)
 
 RULES: tuple[Rule, ...] = tuple(sorted((*LOADER_RULES, *SEMANTIC_RULES), key=lambda r: r.code))
 

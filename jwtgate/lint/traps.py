@@ -124,7 +124,7 @@ def role_without_permissions(ctx: LintContext) -> Iterator[Finding]:
 
 def _dropped(group: str, missing: tuple[str, ...]) -> str:
     """'mcp_routes' when all of the group is dropped, 'mcp_routes (/v1/mcp/server, …)' when part of it."""
-    if not missing or len(missing) == len(routes.GROUPS[group]):
+    if not missing or len(missing) == len(routes.GROUPS.get(group, (group,))):
         return group if missing else ""
     shown = ", ".join(missing[:3]) + (", …" if len(missing) > 3 else "")
     return f"{group} ({shown})"

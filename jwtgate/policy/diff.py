@@ -79,7 +79,7 @@ def _literal_routes(policy: Policy) -> Iterator[str]:
 
 def probe_paths(*policies: Policy) -> tuple[str, ...]:
     """Concrete paths standing for every route group and every literal route in the configs."""
-    paths = [_instantiate(t) for group in routes.GROUPS.values() for t in group]
+    paths = [_instantiate(t) for group in routes.PATH_GROUPS.values() for t in group]
     paths += [_instantiate(r) for p in policies for r in _literal_routes(p)]
     return tuple(sorted(set(paths)))
 
@@ -90,7 +90,7 @@ def summarize_routes(paths: Iterable[str]) -> tuple[str, ...]:
     present = set(paths)
     covered: set[str] = set()
     out: list[str] = []
-    for name, templates in sorted(routes.GROUPS.items(), key=lambda kv: -len(kv[1])):
+    for name, templates in sorted(routes.PATH_GROUPS.items(), key=lambda kv: -len(kv[1])):
         members = {_instantiate(t) for t in templates}
         if members <= present and not members <= covered:
             out.append(name)

@@ -1,112 +1,63 @@
-"""LiteLLM's route groups and its route matching (group templates, exact paths, trailing ``*``).
+"""LiteLLM's route groups and its route matching, as LiteLLM ``LITELLM_VERSION`` has them.
 
-The group contents follow LiteLLM's ``LiteLLMRoutes`` for the routes a gateway in front of models
-serves; matching follows ``auth_checks._allowed_routes_check``.
+The groups are ``LiteLLMRoutes`` of the pinned LiteLLM, exported to jwtgate/data/litellm_routes.json by
+tests/litellm/export_routes.py (a test checks the file against LiteLLM itself). Matching follows
+``auth_checks._allowed_routes_check`` (a group name: its templates, compiled as Starlette does; any other
+entry: exact, or a prefix when it ends in ``*``) and ``RouteChecks.is_llm_api_route`` (the routes every
+authenticated caller reaches).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
+from importlib.resources import files
 
+_DATA = json.loads(files("jwtgate").joinpath("data/litellm_routes.json").read_text(encoding="utf-8"))
+ROUTES_LITELLM_VERSION: str = _DATA["litellm_version"]
+GROUPS: dict[str, tuple[str, ...]] = {name: tuple(paths) for name, paths in _DATA["groups"].items()}
 DEFAULT_ROUTE = "/v1/chat/completions"  # the route a command checks when none is given
 
-_V1 = ("chat/completions", "completions", "embeddings", "images/generations", "images/edits",
-       "audio/transcriptions", "audio/speech", "moderations", "batches", "batches/{batch_id}",
-       "batches/{batch_id}/cancel", "files", "files/{file_id}", "files/{file_id}/content", "fine_tuning/jobs",
-       "fine_tuning/jobs/{fine_tuning_job_id}/cancel", "assistants", "assistants/{assistant_id}", "threads",
-       "threads/{thread_id}", "threads/{thread_id}/messages", "threads/{thread_id}/runs", "models", "rerank",
-       "realtime", "responses", "responses/{response_id}", "responses/{response_id}/input_items",
-       "responses/{response_id}/cancel", "vector_stores", "vector_stores/{vector_store_id}",
-       "vector_stores/{vector_store_id}/search", "videos", "videos/{video_id}", "search", "ocr")
+# The groups that hold paths (``openai_route_names`` holds call types, not paths).
+PATH_GROUPS: dict[str, tuple[str, ...]] = {k: v for k, v in GROUPS.items() if all(t.startswith("/") for t in v)}
+OPENAI_ROUTES = GROUPS["openai_routes"]
+ANTHROPIC_ROUTES = GROUPS["anthropic_routes"]
+GOOGLE_ROUTES = GROUPS["google_routes"]
+MAPPED_PASS_THROUGH = GROUPS["mapped_pass_through_routes"]
+INFO_ROUTES = GROUPS["info_routes"]
+SELF_MANAGED_ROUTES = GROUPS["self_managed_routes"]
 
-OPENAI_ROUTES: tuple[str, ...] = (
-    *(f"/{p}" for p in _V1),
-    *(f"/v1/{p}" for p in _V1),
-    "/engines/{model}/chat/completions", "/openai/deployments/{model}/chat/completions",
-    "/engines/{model}/completions", "/openai/deployments/{model}/completions",
-    "/engines/{model}/embeddings", "/openai/deployments/{model}/embeddings",
-    "/utils/token_counter", "/utils/transform_request", "/v2/rerank", "/openai/v1/responses",
-)
-ANTHROPIC_ROUTES = ("/v1/messages", "/v1/messages/count_tokens")
-GOOGLE_ROUTES = (
-    "/v1beta/models/{model_name:path}:countTokens", "/v1beta/models/{model_name:path}:generateContent",
-    "/v1beta/models/{model_name:path}:streamGenerateContent", "/models/{model_name:path}:countTokens",
-    "/models/{model_name:path}:generateContent", "/models/{model_name:path}:streamGenerateContent",
-)
-MCP_ROUTES = ("/mcp", "/mcp/", "/mcp/{subpath}", "/mcp/tools", "/mcp/tools/list", "/mcp/tools/call",
-              "/mcp-rest/tools/list", "/mcp-rest/tools/call", "/v1/mcp/tools", "/v1/mcp/server",
-              "/v1/mcp/server/{path:path}")
-MAPPED_PASS_THROUGH = ("/bedrock", "/vertex-ai", "/vertex_ai", "/cohere", "/gemini", "/anthropic", "/azure",
-                       "/azure_ai", "/openai", "/openai_passthrough", "/vllm", "/mistral", "/watsonx")
-MODEL_INFO_ROUTES = ("/model/info", "/v1/model/info")
-INFO_ROUTES = ("/key/info", "/key/health", "/team/info", "/team/list", "/v2/team/list", "/organization/list",
-               "/team/available", "/user/info", "/v2/user/info", "/model/info", "/v1/model/info", "/v2/model/info",
-               "/v2/key/info", "/model_group/info", "/health", "/health/services", "/key/list", "/models",
-               "/v1/models")
-MANAGEMENT_ROUTES = ("/user/new", "/user/update", "/user/delete", "/user/info", "/user/list", "/team/new",
-                     "/team/update", "/team/{team_id}", "/team/delete", "/team/list", "/team/info", "/team/block",
-                     "/team/unblock", "/model/new", "/model/update", "/model/delete", "/model/info",
-                     "/key/generate", "/key/update", "/key/delete", "/key/info", "/key/regenerate", "/key/list",
-                     "/key/block", "/key/unblock", "/v1/mcp/server", "/v1/mcp/server/{path:path}")
-SPEND_TRACKING_ROUTES = ("/spend/keys", "/spend/users", "/spend/tags", "/spend/calculate", "/spend/logs",
-                         "/spend/logs/v2", "/key/spend/report", "/user/spend/report", "/team/spend/report")
-GLOBAL_SPEND_TRACKING_ROUTES = ("/global/spend/logs", "/global/spend", "/global/spend/keys",
-                                "/global/spend/teams", "/global/spend/end_users", "/global/spend/models",
-                                "/global/predict/spend/logs", "/global/spend/report", "/global/spend/provider",
-                                "/global/spend/tags")
-PUBLIC_ROUTES = ("/routes", "/", "/health/liveliness", "/health/liveness", "/test")
-
-GROUPS: dict[str, tuple[str, ...]] = {
-    "openai_routes": OPENAI_ROUTES,
-    "anthropic_routes": ANTHROPIC_ROUTES,
-    "google_routes": GOOGLE_ROUTES,
-    "mcp_routes": MCP_ROUTES,
-    "mapped_pass_through_routes": MAPPED_PASS_THROUGH,
-    "passthrough_routes_wildcard": tuple(f"{r}/*" for r in MAPPED_PASS_THROUGH),
-    "model_info_routes": MODEL_INFO_ROUTES,
-    "info_routes": INFO_ROUTES,
-    "management_routes": MANAGEMENT_ROUTES,
-    "key_management_routes": tuple(r for r in MANAGEMENT_ROUTES if r.startswith("/key/")),
-    "spend_tracking_routes": SPEND_TRACKING_ROUTES,
-    "global_spend_tracking_routes": GLOBAL_SPEND_TRACKING_ROUTES,
-    "public_routes": PUBLIC_ROUTES,
-    "ui_routes": ("/sso", "/login", "/config", "/spend", "/global/spend", *INFO_ROUTES),
-    "llm_api_routes": OPENAI_ROUTES + ANTHROPIC_ROUTES + GOOGLE_ROUTES + MAPPED_PASS_THROUGH
-    + tuple(f"{r}/*" for r in MAPPED_PASS_THROUGH) + MCP_ROUTES[:9] + MODEL_INFO_ROUTES,
-}
-
-_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:path)?}")
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-z]+)?}")
+_CONVERTORS = {None: "[^/]+", ":str": "[^/]+", ":path": ".*", ":int": "[0-9]+", ":float": r"[0-9]+(\.[0-9]+)?",
+               ":uuid": "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"}
+_AZURE = (re.compile(r"^/openai/deployments/[^/]+/[^/]+/chat/completions$"),
+          re.compile(r"^/engines/[^/]+/chat/completions$"))
 
 
 @lru_cache(maxsize=4096)
 def _compile(template: str) -> re.Pattern[str]:
-    """Starlette-style template -> end-anchored regex (``{x}`` one segment, ``{x:path}`` any)."""
+    """Starlette's ``compile_path``: ``{x}`` one segment, ``{x:path}`` anything, end-anchored."""
     out, pos = [], 0
     for m in _PARAM.finditer(template):
         out.append(re.escape(template[pos : m.start()]))
-        out.append(".*" if m.group(2) else "[^/]+")
+        out.append(_CONVERTORS.get(m.group(2), "[^/]+"))
         pos = m.end()
     out.append(re.escape(template[pos:]))
     return re.compile("^" + "".join(out) + "$")
 
 
+def _wildcard(entry: str, path: str) -> bool:
+    """``RouteChecks.route_matches_wildcard_pattern``: a trailing ``*`` is a prefix, else exact."""
+    return path.startswith(entry[:-1]) if entry.endswith("*") else entry == path
+
+
 def matches_entry(entry: str, path: str) -> bool:
-    """Does one allowed-routes entry (group name, literal, or ``prefix/*``) admit the path?"""
+    """Does one allowed-routes entry (group name, literal, or ``prefix*``) admit the path?"""
     group = GROUPS.get(entry)
     if group is not None:
-        return any(_template_matches(t, path) for t in group)
-    if entry.endswith("*"):
-        return path.startswith(entry[:-1]) and path != entry[:-1].rstrip("/")
-    return entry == path
-
-
-def _template_matches(template: str, path: str) -> bool:
-    if template.endswith("/*"):
-        return path.startswith(template[:-1])
-    if "{" not in template:
-        return template == path
-    return _compile(template).match(path) is not None
+        return any(_compile(t).match(path) is not None for t in group)
+    return _wildcard(entry, path)
 
 
 @lru_cache(maxsize=8192)
@@ -115,9 +66,53 @@ def allowed(entries: tuple[str, ...], path: str) -> bool:
     return any(matches_entry(e, path) for e in entries)
 
 
+def _access(path: str, entries: tuple[str, ...]) -> bool:
+    """``RouteChecks.check_route_access``: exact, or a ``*`` entry as a prefix (templates do not expand)."""
+    return path in entries or any(_wildcard(e, path) for e in entries if e.endswith("*"))
+
+
+def _placeholders(template: str) -> re.Pattern[str]:
+    """``RouteChecks._route_matches_pattern``: ``{x}`` one segment, ``{x:path}`` anything (up to a ':')."""
+    def one(m: re.Match[str]) -> str:
+        if not m.group(0).strip("{}").endswith(":path"):
+            return r"[^/]+"
+        return r"[^:]+" if ":" in m.string[m.end():] else r"[\s\S]+"
+
+    return re.compile("^" + re.sub(r"\{[^}]+\}", one, template) + "$")
+
+
+@lru_cache(maxsize=8192)
+def is_llm_api_route(path: str) -> bool:
+    """``RouteChecks.is_llm_api_route``: the inference routes any authenticated caller may call."""
+    if path in OPENAI_ROUTES or path in ANTHROPIC_ROUTES or path in GOOGLE_ROUTES:
+        return True
+    if any(_access(path, GROUPS[g]) for g in ("mcp_inference_routes", "agent_inference_routes",
+                                               "litellm_native_routes")):
+        return True
+    templated = (t for group in (OPENAI_ROUTES, GOOGLE_ROUTES, ANTHROPIC_ROUTES) for t in group if "{" in t)
+    if any(_placeholders(t).match(path) for t in templated):
+        return True
+    if any(_wildcard(t, path) for t in OPENAI_ROUTES if t.endswith("*")):
+        return True
+    if any(p.match(path) for p in _AZURE):
+        return True
+    return any(path == p or path.startswith(p + "/") for p in MAPPED_PASS_THROUGH)
+
+
+def non_admin_allowed(path: str) -> bool:
+    """A caller that is not a proxy admin reaches the LLM API routes and the info routes."""
+    return is_llm_api_route(path) or path in INFO_ROUTES
+
+
+def passed_to_endpoint(path: str) -> bool:
+    """Routes LiteLLM's gate lets any caller through to, for the endpoint to check the caller itself."""
+    return (path == "/lens" or path.startswith(("/lens/", "/v1/mcp/", "/mcp-rest/"))
+            or _access(path, SELF_MANAGED_ROUTES))
+
+
 def not_admitted(entries: tuple[str, ...], group: str) -> tuple[str, ...]:
     """The routes of ``group`` that ``entries`` do not admit (a template stands for the paths it matches)."""
-    return tuple(t for t in GROUPS[group] if not allowed(entries, t))
+    return tuple(t for t in GROUPS.get(group, (group,)) if not allowed(entries, t))
 
 
 # The routes that call a model (chat, completions, responses, messages, generateContent).

@@ -2,7 +2,7 @@
 
 A trace is a sequence of ``Step`` (the verification steps of a :class:`jwtgate.check.TokenCheck`, then
 decide()'s); each line has a mark: ✓ ok, ✗ fail, • info, – skip, ! warn. The text closes with the notes
-(where LiteLLM would differ) and ``ALLOWED`` / ``DENIED [code] message``.
+(how LiteLLM reads the token; ``[LDnnn]`` = an intended difference) and ``ALLOWED`` / ``DENIED [code] message``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from jwtgate.policy.litellm_differences import LITELLM_VERSION
 from jwtgate.render.styled import Part, Styled
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def trace_lines(steps: Sequence[Step], notes: Sequence[str] = (), indent: str = 
 
 
 def render_trace_text(steps: Sequence[Step], notes: Sequence[str], console: Styled) -> None:
-    """Print every step with its mark, then the notes (where LiteLLM would differ)."""
+    """Print every step with its mark, then the notes (how LiteLLM reads the token; intended differences)."""
     width = max((len(s.name) for s in steps), default=0)
     for step in steps:
         console.print(*step_text(step, width))
@@ -115,7 +116,7 @@ def check_to_json(check: TokenCheck, now: float | None = None) -> dict[str, Any]
     doc.update((k, v) for k, v in decision_to_json(check.decision).items() if k != "allowed")
     doc.update(claims=dict(verified.claims) if verified is not None else None,
                request={"model": check.request.model, "route": check.request.route},
-               header=check.header, fingerprint=check.fingerprint, now=now)
+               header=check.header, fingerprint=check.fingerprint, now=now, litellm_version=LITELLM_VERSION)
     if check.upstream is not None:
         from jwtgate.render.identity import identity_json
 

@@ -69,10 +69,11 @@ CASES = [
     # team_alias_jwt_field names a team but grants no role: decide() refuses such tokens (policy.no_role)
     ("JG208-alias-only-ok", "    enforce_rbac: true\n    team_alias_jwt_field: team_alias\n", []),
     ("JG209", "    team_allowed_routes: [openai_routes]\n", [("JG209", 10, 5)]),
-    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, mcp_routes]\n", []),
+    ("JG209-superset-ok", "    team_allowed_routes: [llm_api_routes, info_routes, mcp_routes]\n",
+     [("JG214", 8, 3)]),  # mcp_routes holds /v1/mcp/server, which only an admin passes behind jwtgate (LD003)
     # llm_api_routes holds only part of mcp_routes: decide() refuses /v1/mcp/server to such team tokens
     ("JG209-llm-api-lacks-mcp-server", "    team_allowed_routes: [llm_api_routes, info_routes, anthropic_routes]\n",
-     [("JG209", 10, 5)]),
+     [("JG214", 8, 3), ("JG209", 10, 5)]),
     ("JG210", "    enforce_rbac: true\n  role_permissions:\n    - role: proxy_admin\n"
      "      models: [gpt-4o]\n", [("JG210", 11, 3)]),
     ("JG210-set-routes", "    enforce_rbac: true\n    admin_allowed_routes: [management_routes]\n"
@@ -81,6 +82,11 @@ CASES = [
      "      - {role: admin, internal_role: proxy_admin}\n", [("JG211", 12, 5)]),
     ("JG212", "    enforce_scope_based_access: true\n    scope_mappings:\n      - scope: chat\n"
      "        models: [gpt-4o]\n        routes: [openai_routes]\n", [("JG212", 14, 9)]),
+    ("JG214-team-from-object-id", "    roles_jwt_field: groups\n    object_id_jwt_field: oid\n"
+     "    role_mappings: [{role: t, internal_role: team}]\n", [("JG214", 8, 3)]),
+    ("JG214-serve-model-call", "    enforce_rbac: true\n    user_id_jwt_field: sub\n  role_permissions:\n"
+     "    - role: internal_user\n      models: [gpt-4o]\njwtgate:\n  serve: {upstream: \"http://127.0.0.1:4001\"}\n",
+     [("JG214", 8, 3)]),
     ("JG130-credential", "jwtgate:\n  identity:\n    headers:\n      X-End-User: sub\n      Authorization: sub\n",
      [("JG130", 14, 7)]),
     ("JG130-hop-by-hop", "jwtgate:\n  identity:\n    headers: {Connection: sub}\n", [("JG130", 12, 15)]),
