@@ -79,7 +79,9 @@ def from_trace(policy: Policy, trace: AuthTrace, request: Request, token: str) -
     if trace.verified is None:
         assert trace.error is not None
         return TokenCheck(refusal(trace.error, trace.steps), request, None, trace.error, header, fingerprint)
-    d = decide_token(policy, trace.verified, request)
+    from jwtgate.policy.forwarding import with_forwarding
+
+    d = with_forwarding(policy, decide_token(policy, trace.verified, request), request.route)
     decision = Decision(d.allowed, d.reason, d.role, d.models, d.routes, d.subject, d.identity,
                         (*trace.steps, *d.steps), d.notes)
     upstream = upstream_identity(policy, decision, trace.verified.claims)
@@ -89,8 +91,9 @@ def from_trace(policy: Policy, trace: AuthTrace, request: Request, token: str) -
 def check_claims(policy: Policy, claims: Mapping[str, Any], request: Request) -> TokenCheck:
     """decide() on claims taken as given (``explain --claims``): the same result, never ``verified``."""
     from jwtgate.policy.decision import decide
+    from jwtgate.policy.forwarding import with_forwarding
 
-    decision = decide(policy, claims, request)
+    decision = with_forwarding(policy, decide(policy, claims, request), request.route)
     return TokenCheck(decision, request, upstream=upstream_identity(policy, decision, claims))
 
 

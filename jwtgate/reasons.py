@@ -68,7 +68,8 @@ REASONS: dict[str, str] = {
     "policy.denied": "`serve --hide-reasons`: what a caller sees instead of the `policy.*` detail",
     "policy.upstream_scope": "`serve`: a route the upstream answers for the credential it is sent with (info, "
                              "health, key/user/team, spend, management) called by a role with no own upstream key "
-                             "(`jwtgate.serve.upstream_keys`); only proxy_admin may use the shared one (403)",
+                             "(`jwtgate.serve.upstream_keys`); only proxy_admin may use the shared one (403; "
+                             "`check-token`, `explain` and `test` show it as the `forwarding` step)",
     "policy.identity_invalid": "`serve`: the verified subject or role cannot be sent upstream in an identity "
                                "header (control characters)",
     "policy.identity_missing": "`serve`: `jwtgate.identity.user_field` is set and the token has no usable value "

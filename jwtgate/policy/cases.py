@@ -206,9 +206,10 @@ def _now(file: str, node: Mapping[str, Any], name: str) -> float | None:
 def run_case(policy: Policy, case: TestCase, keys: str | None, token_decider: TokenDecider | None) -> CaseResult:
     """Decide one case and compare with what it expects."""
     from jwtgate.policy.decision import decide
+    from jwtgate.policy.forwarding import with_forwarding
 
     if case.claims is not None:
-        decision = decide(policy, case.claims, case.request)
+        decision = with_forwarding(policy, decide(policy, case.claims, case.request), case.request.route)
     else:
         if token_decider is None:
             raise _bad(case.location, f"case '{case.name}': token cases need token verification (jwtgate.auth)")

@@ -13,7 +13,9 @@ credential never lets a caller see or do more than the caller's own decision all
   proxy_admin; for another role only with its own credential (``jwtgate.serve.upstream_keys``, e.g. a
   LiteLLM virtual key scoped to that role), else refused (``policy.upstream_scope``).
 
-Pure: the caller's decision and the path in, a ``Forwarding`` out; the server applies it.
+Pure: the caller's decision and the path in, a ``Forwarding`` out; the server applies it, and
+``with_forwarding`` records it as the ``forwarding`` step of a Decision (check-token, explain, test), so the
+CLI says what serve does: a refusal is the same ``policy.upstream_scope`` and message as serve's 403.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from jwtgate.model import Decision, Policy
+from jwtgate.model import Decision, Policy, Reason, Step
 from jwtgate.policy import routes
 
 PROXY_ADMIN = "proxy_admin"
@@ -35,6 +37,7 @@ _PREFIX_GROUPS = (("spend", ("/spend/", "/global/spend", "/global/predict/", "/k
                   ("key", ("/key/", "/v2/key/")), ("user", ("/user/", "/v2/user/")),
                   ("team", ("/team/", "/v2/team/", "/organization/")))
 
+UPSTREAM_SCOPE = "policy.upstream_scope"  # the reason code of a refusal
 How = Literal["forward", "answer", "refuse"]
 
 
@@ -95,3 +98,36 @@ def forwarding(policy: Policy, decision: Decision, path: str) -> Forwarding:
         f"{path} ({group} route) is answered by the upstream for the credential it is sent with, and jwtgate's "
         f"upstream credential is shared: only proxy_admin may call it through jwtgate, or give the role "
         f"'{decision.role or 'none'}' its own LiteLLM key in jwtgate.serve.upstream_keys"))
+
+
+def refusal_reason(how: Forwarding) -> Reason:
+    """The reason of a refused route: what serve answers (403) and check-token prints."""
+    return Reason(UPSTREAM_SCOPE, how.reason)
+
+
+def forwarding_step(how: Forwarding, path: str) -> Step:
+    """The trace line of a forwarding outcome."""
+    data = {"how": how.how, "group": how.group, "credential": how.credential}
+    if how.how == "refuse":
+        return Step("forwarding", "fail", f"refused: {path} ({how.group} route) would be sent with the shared "
+                    "upstream credential; only proxy_admin or a role with jwtgate.serve.upstream_keys may",
+                    data=data)
+    if how.how == "answer":
+        return Step("forwarding", "info", f"{path} ({how.group} route) is answered by jwtgate from the config "
+                    "(the caller's models only)", data=data)
+    key = "the upstream key" if how.credential is None else (f"the {how.credential} credential "
+                                                             "(jwtgate.serve.upstream_keys)")
+    return Step("forwarding", "ok", f"{path} ({how.group} route) is forwarded to the upstream with {key}",
+                data=data)
+
+
+def with_forwarding(policy: Policy, decision: Decision, path: str) -> Decision:
+    """``decision`` with serve's forwarding stage for ``path`` as its last step; a refused route denies
+    (``policy.upstream_scope``). A denied decision is returned as it is: serve refuses it before forwarding."""
+    if not decision.allowed:
+        return decision
+    how = forwarding(policy, decision, path)
+    steps = (*decision.steps, forwarding_step(how, path))
+    reason = refusal_reason(how) if how.how == "refuse" else None
+    return Decision(reason is None, reason, decision.role, decision.models, decision.routes, decision.subject,
+                    decision.identity, steps, decision.notes)

@@ -18,7 +18,7 @@ from typing import Any
 
 from jwtgate.model import ModelEntry, VerifiedToken
 from jwtgate.policy.decision import allowed_models
-from jwtgate.policy.forwarding import forwarding
+from jwtgate.policy.forwarding import forwarding, refusal_reason
 from jwtgate.policy.routing import provider_of
 from jwtgate.server import forward_auth, reload
 from jwtgate.server.context import Ctx
@@ -164,7 +164,8 @@ class JwtgateApp:
         decision = self.pipeline.decide(gate, auth, ctx.model, path, ctx, needs_model)
         how = forwarding(gate.policy, decision, path)
         if how.how == "refuse":
-            raise Refusal(403, "policy.upstream_scope", how.reason)
+            reason = refusal_reason(how)
+            raise Refusal(403, reason.code, reason.message)
         if how.how == "answer":
             await self.model_info(scope, send, gate, auth, ctx)
             return

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from jwtgate.model import Decision
-from jwtgate.policy.forwarding import PROXY_ADMIN, SHARED_OK, forwarding
+from jwtgate.policy.forwarding import PROXY_ADMIN, SHARED_OK, UPSTREAM_SCOPE, forwarding
 from jwtgate.server.context import Ctx
 from jwtgate.server.inbound import BadRequest, check_path, header, parse_body, path_model, takes_body_model
 from jwtgate.server.pipeline import Pipeline
@@ -59,7 +59,7 @@ def _check_gateway_credential(gate: Gate, decision: Decision, route: str) -> Non
     how = forwarding(gate.policy, decision, route)
     if how.group in SHARED_OK or (how.how == "forward" and decision.role == PROXY_ADMIN):
         return
-    raise Refusal(403, "policy.upstream_scope", f"{route} ({how.group} route) is answered by the upstream for the "
+    raise Refusal(403, UPSTREAM_SCOPE, f"{route} ({how.group} route) is answered by the upstream for the "
                   "gateway's credential, not the caller's: through forward-auth only proxy_admin may call it "
                   "(jwtgate serve answers /v1/models and /model/info itself)")
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jwtgate.config.loader import load_policy_file
 from jwtgate.model import Request
 from jwtgate.policy.decision import decide
+from jwtgate.policy.forwarding import with_forwarding
 from tests.kit.cli import invoke
 
 KC = "sample_configs/keycloak.yaml"
@@ -205,7 +206,9 @@ def test_explain_claims_agrees_with_decide(config: str, claims: dict[str, Any], 
         path = os.path.join(tmp, "c.yaml")
         Path(path).write_text(config, encoding="utf-8")
         result = run("--config", path, "--claims", json.dumps(claims), "--model", model, "--format", "json")
-        expected = decide(load_policy_file(path, {}), claims, Request(model, "/v1/chat/completions"))
+        policy = load_policy_file(path, {})
+        expected = with_forwarding(policy, decide(policy, claims, Request(model, "/v1/chat/completions")),
+                                   "/v1/chat/completions")
     data = json.loads(result.stdout)
     assert result.exit_code == (0 if expected.allowed else 1)
     assert data["allowed"] == expected.allowed
@@ -237,3 +240,45 @@ def test_matrix_json_names_the_issuer() -> None:
     result = run("--config", "sample_configs/multi-issuer.yaml", "--format", "json")
     rows = json.loads(result.stdout)["rows"]
     assert [r["issuer"] for r in rows if r["kind"] == "user_id"] == [None, "https://acme.okta.com/oauth2/default"]
+
+
+USER = '{"resource_access": {"litellm": {"roles": ["litellm-user"]}}}'
+ADMIN = '{"scope": "litellm_proxy_admin"}'
+
+
+@pytest.mark.parametrize(("claims", "route", "mark", "says", "verdict", "code"), [
+    (USER, "/v1/chat/completions", "✓", "(inference route) is forwarded to the upstream with the upstream key",
+     "ALLOWED", 0),
+    (USER, "/model/info", "•", "(model_info route) is answered by jwtgate from the config (the caller's models only)",
+     "ALLOWED", 0),
+    (USER, "/key/list", "✗", "refused: /key/list (key route) would be sent with the shared upstream credential; "
+     "only proxy_admin or a role with jwtgate.serve.upstream_keys may", "DENIED [policy.upstream_scope] /key/list",
+     1),
+    (ADMIN, "/key/list", "✓", "(key route) is forwarded to the upstream with the upstream key", "ALLOWED", 0),
+], ids=["inference", "answered", "refused", "admin"])
+def test_claims_trace_ends_with_what_serve_does_with_the_route(claims: str, route: str, mark: str, says: str,
+                                                               verdict: str, code: int) -> None:
+    result = run("--config", KC, "--claims", claims, "--route", route)
+    assert result.exit_code == code, result.output
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if "forwarding" in line] == [lines[-2]]
+    assert lines[-2].startswith(f"{mark} forwarding") and says in lines[-2]
+    assert lines[-1].startswith(verdict)
+
+
+def test_claims_json_has_the_forwarding_step_and_the_refusal_as_the_result() -> None:
+    result = run("--config", KC, "--claims", USER, "--route", "/key/list", "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["allowed"] is False and doc["reason"]["code"] == "policy.upstream_scope"
+    assert [s["name"] for s in doc["steps"]][-2:] == ["decision", "forwarding"]
+    step = doc["steps"][-1]
+    assert (step["status"], step["data"]) == ("fail", {"how": "refuse", "group": "key", "credential": None})
+    assert "upstream" not in doc  # nothing goes upstream for a refused route
+
+
+def test_a_denied_request_has_no_forwarding_step() -> None:
+    result = run("--config", KC, "--claims", USER, "--model", "gpt-4o", "--format", "json")
+    doc = json.loads(result.stdout)
+    assert (result.exit_code, doc["reason"]["code"]) == (1, "policy.model_not_allowed")
+    assert "forwarding" not in [s["name"] for s in doc["steps"]]

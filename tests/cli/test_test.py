@@ -222,3 +222,30 @@ def test_a_gateway_config_given_as_a_test_file_is_named_so() -> None:
     assert result.stderr.startswith("error: sample_configs/keycloak.yaml:4:1: this looks like a gateway config "
                                     "(top-level 'model_list'), not a policy test file [test.invalid_file]")
     assert "  hint: run 'jwtgate lint sample_configs/keycloak.yaml'" in result.stderr
+
+
+def test_a_case_can_expect_serves_upstream_scope_refusal(tmp_path: Path) -> None:
+    user = "{resource_access: {litellm: {roles: [litellm-user]}}}"
+    cases = f"""\
+config: {Path('sample_configs/keycloak.yaml').resolve()}
+cases:
+  - name: a user may not list keys through jwtgate's shared upstream credential
+    claims: {user}
+    route: /key/list
+    expect: deny
+    reason: policy.upstream_scope
+  - name: its model info is answered by jwtgate
+    claims: {user}
+    route: /model/info
+    expect: allow
+  - name: this one is wrong on purpose
+    claims: {user}
+    route: /user/info
+    expect: allow
+"""
+    result = run(write(tmp_path, cases))
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "  actual:   deny [policy.upstream_scope] as internal_user" in lines
+    assert any(x.startswith("    ✗ forwarding  refused: /user/info (user route)") for x in lines)
+    assert lines[-1] == "2 passed, 1 failed"
