@@ -18,10 +18,10 @@ streamed reply (SSE, 20 chunks); p50/p99 at 1 connection for both; the time to t
 event at 1 connection. Medians of ``--rounds`` rounds (contenders interleaved within a round). Then the
 resident set of a fresh ``jwtgate serve`` after 1k and after 100k requests (10% streamed). Run:
 
-    /work/venv/bin/python bench/bench_serve.py [--quick] [--rounds 3] [--seconds 5] [--format json]
+    python bench/bench_serve.py [--quick] [--rounds 3] [--seconds 5] [--format json]
 
-LiteLLM (never a jwtgate dependency): ``python3 -m venv /work/venv-litellm &&
-/work/venv-litellm/bin/pip install 'litellm[proxy]'``; found there or with ``--litellm PATH``.
+LiteLLM (never a jwtgate dependency): ``.ci/setup-litellm .venv-litellm`` (the tests' pinned version); found
+beside ``$JWTGATE_LITELLM_PYTHON``, in ``.venv-litellm``, on PATH or with ``--litellm PATH``.
 Exit status 0 when every target of issue 16 is met (JSON >= 0.5x nginx, SSE >= 0.9x nginx, p50 at one
 connection <= +0.15 ms over nginx, CPU per request <= 2.5x nginx's, RSS growth <= 1.2x).
 """
@@ -82,8 +82,7 @@ def start_contenders(world: K.World, args: argparse.Namespace) -> tuple[dict[str
     if args.no_litellm:
         notes["litellm"] = "skipped (--no-litellm)"
     elif litellm is None or not Path(litellm).exists():
-        notes["litellm"] = ("not installed: python3 -m venv /work/venv-litellm && /work/venv-litellm/bin/pip "
-                            "install 'litellm[proxy]'")
+        notes["litellm"] = "not installed: .ci/setup-litellm .venv-litellm (or pass --litellm PATH)"
     else:
         port = K.free_port()
         argv = [litellm, "--config", str(world.litellm_config(upstream)), "--port", str(port), "--host", "127.0.0.1"]
@@ -247,15 +246,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each wrk run at 64 connections")
     parser.add_argument("--first-chunks", type=int, default=300, help="streamed requests timed to the first event")
     parser.add_argument("--memory-requests", type=int, default=100_000)
-    parser.add_argument("--litellm", help="path of LiteLLM's 'litellm' command (default: /work/venv-litellm, PATH)")
+    parser.add_argument("--litellm", help="path of LiteLLM's 'litellm' command (default: beside "
+                        "$JWTGATE_LITELLM_PYTHON, .venv-litellm, PATH)")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.first_chunks, args.memory_requests = 1, 2.0, 100, 20_000
-    if args.litellm is None and Path("/work/venv-litellm/bin/litellm").exists():
-        args.litellm = "/work/venv-litellm/bin/litellm"
+    if args.litellm is None:
+        args.litellm = default_litellm()
     return args
+
+
+def default_litellm() -> str | None:
+    """LiteLLM's command beside $JWTGATE_LITELLM_PYTHON (the tests' pinned venv), else in .venv-litellm."""
+    python = os.environ.get("JWTGATE_LITELLM_PYTHON")
+    for candidate in ([Path(python).with_name("litellm")] if python else []) + [ROOT / ".venv-litellm/bin/litellm"]:
+        if candidate.exists():
+            return str(candidate)
+    return None
 
 
 def main() -> int:

@@ -148,6 +148,16 @@ def test_readme_lint_transcripts_are_real(command: str, transcript: str) -> None
     assert result.stdout == transcript
 
 
+def test_readme_prepares_the_whole_suite_as_ci_does() -> None:
+    """A new user following the README runs the LiteLLM and real-provider tests, not skips: .ci/run's steps."""
+    prepare = _blocks(README, "bash")[2]
+    ci = Path(".ci/run").read_text(encoding="utf-8")
+    assert "export JWTGATE_LITELLM_PYTHON=$(.ci/setup-litellm .venv-litellm)" in prepare
+    assert 'JWTGATE_LITELLM_PYTHON=$(.ci/setup-litellm "$PWD/.venv-litellm")' in ci
+    assert "(cd tests/idp && npm ci)" in prepare and "(cd tests/idp && npm ci " in ci
+    assert "/work/" not in README, "the README names a path of one machine"
+
+
 def test_readme_differences_table_matches_the_registry() -> None:
     from jwtgate.policy.litellm_differences import LITELLM_VERSION, differences_table
 

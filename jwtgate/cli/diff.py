@@ -8,15 +8,15 @@ from jwtgate.cli.options import check_fail_on, check_format, emit_change_report,
 
 
 def diff(
-    old: str = typer.Argument(..., help="The config before the change."),
-    new: str = typer.Argument(..., help="The config after the change."),
+    old: str = typer.Argument(..., metavar="OLD", help="The config before the change."),
+    new: str = typer.Argument(..., metavar="NEW", help="The config after the change."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json or markdown (for a PR comment)."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="Exit 1 on 'widen' (access gained or security "
                                        "weakened) or on 'any' change."),
 ) -> None:
     """Compare the effective decisions of two configs: models and routes gained and lost, weakened settings.
 
-    Exit codes: 0 (or no --fail-on condition met), 1 when the --fail-on condition is met, 2 unreadable input.
+    Exit codes: 0 no --fail-on given or its condition not met, 1 the --fail-on condition met, 2 unreadable input.
     """
     from jwtgate.policy.diff import diff_policies
     from jwtgate.render import diff as R

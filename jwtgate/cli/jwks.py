@@ -22,7 +22,8 @@ FORMAT_HELP = "Output format: text or json."
 
 
 def fetch(
-    sources: list[str] | None = typer.Argument(None, help=SOURCES_HELP, show_default=False),
+    sources: list[str] | None = typer.Argument(None, metavar="SOURCE...", help=SOURCES_HELP,
+                                                show_default=False),
     config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
@@ -45,7 +46,8 @@ def fetch(
 
 
 def show(
-    sources: list[str] | None = typer.Argument(None, help=SOURCES_HELP, show_default=False),
+    sources: list[str] | None = typer.Argument(None, metavar="SOURCE...", help=SOURCES_HELP,
+                                                show_default=False),
     config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),

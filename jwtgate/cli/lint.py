@@ -37,7 +37,7 @@ TOKEN_HELP = "A token your IdP issued (itself, '-' or '@file'); only its claims 
 
 
 def lint_command(
-    paths: list[str] = typer.Argument(None, help=PATHS_HELP, show_default=False),
+    paths: list[str] = typer.Argument(None, metavar="CONFIG...", help=PATHS_HELP, show_default=False),
     fmt: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help=FORMAT_HELP),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
     select: list[str] = typer.Option([], "--select", metavar="CODE", help="Report only these codes or "

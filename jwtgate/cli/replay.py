@@ -40,7 +40,7 @@ def replay(
 
     Needs access lines written with jwtgate.serve.log_claims: true (the verified claims the policy reads;
     signatures are not re-checked). Unreadable, truncated and non-access lines are counted, not fatal.
-    Exit codes: 0 (or no --fail-on condition met), 1 when the --fail-on condition is met, 2 unreadable input.
+    Exit codes: 0 no --fail-on given or its condition not met, 1 the --fail-on condition met, 2 unreadable input.
     """
     from jwtgate.policy.replay import Replayer
     from jwtgate.render import replay as R

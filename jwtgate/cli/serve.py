@@ -86,4 +86,5 @@ def _require_serve_extra() -> None:
     missing = [m for m in ("uvicorn", "httptools", "prometheus_client") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"'jwtgate serve' needs the serve extra ({', '.join(missing)} not installed)",
-                         hint="pip install 'jwtgate[serve]'")
+                         hint="in the jwtgate checkout: pip install '.[serve]' (from git: pip install "
+                              "'jwtgate[serve] @ git+URL')")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def test(
-    files: list[str] = typer.Argument(..., help="YAML test files."),
+    files: list[str] = typer.Argument(..., metavar="FILE...", help="YAML test files."),
     config: str | None = typer.Option(None, "--config", "-c", help="Config to test (overrides the files' "
                                       "'config:')."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json or junit."),

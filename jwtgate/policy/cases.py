@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jwtgate.config.schema import TEST_FILE_KEYS
+from jwtgate.config.schema import TEST_FILE_KEYS, TOP_LEVEL_KNOWN
 from jwtgate.config.yaml_text import did_you_mean, parse_yaml, plain, read_text
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import Decision, Location, Policy, Request
@@ -113,6 +113,11 @@ def load_test_file(path: str) -> TestFile:
         raise _bad(problems[0].location, f"not valid YAML: {problems[0].message}")
     if not isinstance(root, dict):
         raise _bad(Location(name, 1, 1), "a test file must be a mapping with a 'cases' list")
+    config_keys = [k for k in root if k in TOP_LEVEL_KNOWN and k not in TEST_FILE_KEYS]
+    if config_keys and "cases" not in root:  # the mirror of lint's JG005
+        raise _bad(_loc(name, root, config_keys[0]), f"this looks like a gateway config (top-level "
+                   f"'{config_keys[0]}'), not a policy test file",
+                   f"run 'jwtgate lint {name}'; a test file names its config under 'config:' or with --config")
     _check_keys(name, root, TEST_FILE_KEYS, "the test file")
     cases = root.get("cases")
     if not isinstance(cases, list) or not cases:

@@ -94,8 +94,9 @@ def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: flo
     out = Console(highlight=False, soft_wrap=True)
     for source, result in results:
         if isinstance(result, KeySourceError):
-            hint = f" (hint: {result.hint})" if result.hint else ""
-            _err(f"error: {source}: {result.message}{hint} [{result.code}]")
+            _err(f"error: {source}: {result.message} [{result.code}]")
+            if result.hint:
+                _err(f"  hint: {result.hint}")  # as every command's errors (cli/errors.py: fail)
             old = (cached or {}).get(source)
             if old is not None:
                 _err(f"note: {cached_note(source, old, now)}")

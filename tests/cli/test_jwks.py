@@ -135,6 +135,14 @@ def test_show_uncached_source_exits_1_with_a_fix(run: Any) -> None:
     assert "jwtgate jwks fetch https://idp.example/jwks" in result.stderr
 
 
+def test_a_source_error_prints_its_hint_as_every_command_does(run: Any) -> None:
+    shown = run("jwks", "show", "https://idp.example/jwks").stderr.splitlines()
+    assert shown[0].endswith("[jwks.not_cached]") and "hint" not in shown[0]
+    assert shown[1] == "  hint: run 'jwtgate jwks fetch https://idp.example/jwks'"
+    other = run("jwks", "fetch").stderr.splitlines()  # a usage error, printed by cli/errors.py
+    assert other[1].startswith("  hint: ")
+
+
 def test_show_warns_about_a_corrupt_cache_entry(run: Any, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()

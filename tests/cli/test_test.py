@@ -216,6 +216,14 @@ def test_bad_format_exits_2() -> None:
     assert "--format must be one of text, json, junit" in result.stderr
 
 
+def test_a_gateway_config_given_as_a_test_file_is_named_so() -> None:
+    result = run("sample_configs/keycloak.yaml")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: sample_configs/keycloak.yaml:4:1: this looks like a gateway config "
+                                    "(top-level 'model_list'), not a policy test file [test.invalid_file]")
+    assert "  hint: run 'jwtgate lint sample_configs/keycloak.yaml'" in result.stderr
+
+
 def test_a_case_can_expect_serves_upstream_scope_refusal(tmp_path: Path) -> None:
     user = "{resource_access: {litellm: {roles: [litellm-user]}}}"
     cases = f"""\

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.kit.cli import invoke
@@ -38,7 +40,10 @@ def test_missing_serve_extra_names_the_install_command(monkeypatch: pytest.Monke
                         lambda name, *a: None if name == "prometheus_client" else real(name, *a))
     result = invoke([*BASE, "--upstream", "http://127.0.0.1:4801"])
     assert result.exit_code == 2
-    assert "pip install 'jwtgate[serve]'" in result.stderr
+    readme = Path("README.md").read_text(encoding="utf-8")
+    install = readme.split("## Serve\n\n```bash\n", 1)[1].splitlines()[0]
+    assert install == "pip install '.[serve]'"
+    assert f"hint: in the jwtgate checkout: {install} " in result.stderr  # the README's command, not PyPI's name
 
 
 @pytest.mark.parametrize(("shadow", "message"), [
