@@ -151,9 +151,29 @@ def test_a_head_trickled_a_byte_at_a_time_still_times_out_from_its_first_byte(ga
     assert upstream.count() == before
 
 
-def test_a_stalled_body_is_a_408_and_nothing_is_forwarded(gateway: Address, token: str, upstream: Upstream) -> None:
+def test_a_stalled_second_head_on_a_keep_alive_connection_is_a_408(gateway: Address, token: str,
+                                                                   upstream: Upstream) -> None:
+    with socket.create_connection(gateway, timeout=WAIT) as sock:
+        sock.sendall(request(token, close=False))
+        assert read_reply(sock).status == 200
+        before = upstream.count()
+        sock.sendall(request(token).split(b"Content-Type")[0])
+        outcome = read_to_close(sock, HEADER_TIMEOUT + SLACK)
+    assert_timed_out(outcome, HEADER_TIMEOUT + SLACK)
+    assert upstream.count() == before
+
+
+STALLED_BODIES = {  # 10 bytes of the body, then nothing
+    "content-length": {"framing": b"Content-Length: 100\r\n", "body": b'{"model": '},
+    "chunked": {"framing": TE, "body": b"64\r\n" + b'{"model": '},
+}
+
+
+@pytest.mark.parametrize("framing", list(STALLED_BODIES), ids=list(STALLED_BODIES))
+def test_a_stalled_body_is_a_408_and_nothing_is_forwarded(framing: str, gateway: Address, token: str,
+                                                          upstream: Upstream) -> None:
     before = upstream.count()
-    head = request(token, framing=b"Content-Length: 100\r\n", body=b'{"model": ')  # 10 of 100 bytes
+    head = request(token, **STALLED_BODIES[framing])  # type: ignore[arg-type]
     outcome = talk(gateway, head, within=BODY_TIMEOUT + SLACK)
     assert_timed_out(outcome, BODY_TIMEOUT + SLACK)
     assert upstream.count() == before
