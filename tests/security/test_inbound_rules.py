@@ -311,11 +311,14 @@ def test_more_headers_than_the_limit_are_refused_and_closed(gateway: Address, to
     assert outcome.closed and upstream.count() == before
 
 
+@pytest.mark.parametrize("expect", [b"", b"Expect: 100-continue\r\n"], ids=["plain", "expect-100-continue"])
 def test_a_declared_length_over_max_body_bytes_is_a_413_without_waiting_for_the_body(
-        gateway: Address, token: str, upstream: Upstream) -> None:
+        expect: bytes, gateway: Address, token: str, upstream: Upstream) -> None:
     before = upstream.count()
-    head = request(token, framing=b"Content-Length: %d\r\n" % (100 * MAX_BODY), body=b"", close=False)
+    head = request(token, framing=b"Content-Length: %d\r\n" % (100 * MAX_BODY), body=b"", close=False,
+                   extra=expect)
     outcome = talk(gateway, head, within=SLACK)  # the body is never sent
+    assert outcome.data.startswith(b"HTTP/1.1 413 "), outcome.data[:200]  # no 100 Continue first
     answer = reply(outcome.data)
     assert (answer.status, answer.error_code()) == (413, "request.too_large")
     assert outcome.closed and upstream.count() == before
