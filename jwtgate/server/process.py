@@ -23,7 +23,8 @@ from typing import Any
 
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import ServeSettings
-from jwtgate.server.http_server import Limits, Server, StartupFailed
+from jwtgate.server.http_connection import Limits
+from jwtgate.server.http_server import Server, StartupFailed
 from jwtgate.server.metrics import MULTIPROC_ENV
 from jwtgate.server.state import AccessLog, ConfigRejected
 from jwtgate.server.wiring import ServeOptions, build_state
