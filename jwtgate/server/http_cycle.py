@@ -180,10 +180,10 @@ class Cycle:
             self.conn.cycle_done(self)
 
     def _write_head(self, body: bytes, more: bool) -> None:
-        self.head_written = True
         self.close = close = not self.keep_alive or not self.body_done or self.conn.draining
         lines = [STATUS_LINES.get(self.status) or b"HTTP/1.1 %d \r\n" % self.status]
         length: int | None = None
+        written = 0
         for name, value in self.headers:
             if name == b"content-length":
                 length = int(value)
@@ -191,6 +191,7 @@ class Cycle:
             if name in (b"connection", b"transfer-encoding", b"keep-alive"):
                 continue  # the server's own to set
             lines += (name, b": ", value, b"\r\n")
+            written += 1
         lines.append(_Date.header())
         no_body = self.head_only or self.status in NO_BODY_STATUS or self.status < 200
         if length is not None:
@@ -207,8 +208,10 @@ class Cycle:
             lines.append(b"connection: keep-alive\r\n")
         lines.append(b"\r\n")
         head = b"".join(lines)
-        if head.count(b"\n") != head.count(b"\r\n"):  # a header value carrying a line break: never sent
+        breaks = len(lines) - 3 * written  # one CRLF per line: each header is 4 pieces, the others 1
+        if head.count(b"\n") != breaks or head.count(b"\r") != breaks:  # a CR or LF inside a header: never sent
             raise RuntimeError("a response header holds a line break")
+        self.head_written = True
         self.remaining = length
         if no_body:
             self.conn.write(head)
