@@ -74,6 +74,7 @@ class HttpConnection(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_size = 0
+        self.expect = False  # the request being parsed asked for 100-continue
         self.reading: Cycle | None = None  # the request whose body is arriving
         self.cycle: Cycle | None = None  # the request being answered
         self.queue: collections.deque[Cycle] = collections.deque()  # pipelined requests after it
@@ -132,7 +133,7 @@ class HttpConnection(asyncio.Protocol):
     # --- httptools callbacks --------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.url, self.headers, self.head_size = b"", [], 0
+        self.url, self.headers, self.head_size, self.expect = b"", [], 0, False
         self.phase, self.since = HEAD, time.monotonic()
 
     def on_url(self, url: bytes) -> None:
@@ -144,7 +145,10 @@ class HttpConnection(asyncio.Protocol):
         self.head_size += len(name) + len(value) + 4
         if self.head_size > MAX_HEAD:
             raise _Refuse(431, "request.header_too_large", f"the request headers are larger than {MAX_HEAD} bytes")
-        self.headers.append((name.lower(), value))
+        name = name.lower()
+        if name == b"expect" and value.strip().lower() == b"100-continue":
+            self.expect = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self.parser
@@ -153,8 +157,7 @@ class HttpConnection(asyncio.Protocol):
             raise _Refuse(405, "request.method", "CONNECT is not supported: jwtgate is not a tunnel")
         version = parser.get_http_version()
         scope = self._scope(method, version)
-        expect = version == "1.1" and any(k == b"expect" and v.strip().lower() == b"100-continue"
-                                          for k, v in self.headers)
+        expect = self.expect and version == "1.1"
         cycle = Cycle(self, scope, parser.should_keep_alive() and not self.server.draining, expect)
         self.reading = cycle
         self.phase, self.since = BODY, time.monotonic()
