@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from jwtgate.cli.options import check_format
 from jwtgate.errors import KeySourceError, UsageError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def fetch(
     """
     import time
 
-    _check_format(fmt)
+    check_format(fmt, ("text", "json"))
     wanted, options = _sources(sources, config, need_some=True)
     store = _store(cache_dir, options, offline=False)
     with store, _spinner(fmt, len(wanted)):
@@ -62,7 +63,7 @@ def show(
 
     from jwtgate.keys.store import KeySource
 
-    _check_format(fmt)
+    check_format(fmt, ("text", "json"))
     wanted, options = _sources(sources, config, need_some=False)
     store = _store(cache_dir, options, offline=True)
     if not wanted:
@@ -74,11 +75,6 @@ def show(
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("text", "json"):
-        raise UsageError(f"--format must be 'text' or 'json', not {fmt!r}")
 
 
 def _sources(

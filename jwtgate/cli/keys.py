@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from jwtgate.cli.options import check_choice
 from jwtgate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,9 +49,7 @@ def keys_generate(
     """Write a private key (private.pem, mode 0600) and its public JWKS (jwks.json) for test tokens."""
     from jwtgate.keys import mint
 
-    if alg not in mint.GENERATE_ALGORITHMS:
-        raise UsageError(f"--alg {alg!r} is not supported here",
-                         hint=f"use one of {', '.join(mint.GENERATE_ALGORITHMS)}")
+    check_choice("--alg", alg, mint.GENERATE_ALGORITHMS)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -186,8 +186,8 @@ def test_markdown_is_a_pr_comment(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--format", "html"], "--format must be one of text, json, markdown"),
-    (["--fail-on", "always"], "--fail-on must be 'widen' or 'any'"),
+    (["--format", "html"], "--format 'html' is not one of text, json, markdown"),
+    (["--fail-on", "always"], "--fail-on 'always' is not one of widen, any"),
 ], ids=["bad-format", "bad-fail-on"])
 def test_usage_errors(args: list[str], message: str) -> None:
     result = run(KC, KC, *args)
