@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from jwtgate.lint.base import ClaimSample
     from jwtgate.lint.settings import LintOptions
     from jwtgate.model import Finding, Severity, Suppressed
-    from jwtgate.render.findings import FileError
+    from jwtgate.render.errors import FileError
 
 
 LINT_FORMATS = ("text", "json", "sarif", "github", "gitlab")
@@ -142,7 +142,7 @@ def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, sa
     from jwtgate.config.loader import load_policy
     from jwtgate.config.yaml_text import read_text
     from jwtgate.lint.registry import lint_report
-    from jwtgate.render.findings import FileError
+    from jwtgate.render.errors import file_error
 
     findings: list[Finding] = []
     suppressed: list[Suppressed] = []
@@ -152,8 +152,7 @@ def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, sa
             text, name = read_text(path)
         except JwtgateError as err:
             fail(err)
-            message = err.message.removeprefix(f"{path}: ") + (f" ({err.hint})" if err.hint else "")
-            unreadable.append(FileError(path, message, err.code))
+            unreadable.append(file_error(err))
             continue
         report = lint_report(load_policy(text, name, env), env, text=text, today=today, options=options,
                              samples=samples)
