@@ -207,3 +207,47 @@ def test_diff_is_antisymmetric(tmp_path: Path) -> None:
     forward, backward = diff_policies(old_p, new_p), diff_policies(new_p, old_p)
     assert [(a.subject, a.models_lost) for a in forward.access] == \
         [(a.subject, a.models_gained) for a in backward.access]
+
+
+SERVE = "  leeway: 30\n"
+SECRET = "sk-role-secret-4f9a"
+DIRECT = ("jwtgate.serve.mode: litellm -> direct (serve mode switched to direct: llama-3-70b go straight to their "
+          "api_base with the config's api_key, past the LiteLLM proxy and its keys, budgets and limits)")
+USER_KEY = ("jwtgate.serve.upstream_keys.internal_user: (unset) -> set (internal_user requests go upstream with the "
+            "role's own credential: its allowed health, key, user, team, spend and management routes are now "
+            "forwarded instead of refused)")
+ADMIN_KEY = ("jwtgate.serve.upstream_keys.proxy_admin: (unset) -> set (proxy_admin requests go upstream with the "
+             "role's own credential)")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "widens"), [
+    ("", "  serve: {mode: direct}\n", f"WEAKENS {DIRECT}", True),
+    ("  serve: {mode: direct}\n", "", "info    jwtgate.serve.mode: direct -> litellm (serve mode switched to "
+     "litellm: every request goes to the upstream LiteLLM proxy)", False),
+    ("", f"  serve: {{upstream_keys: {{internal_user: {SECRET}}}}}\n", f"WEAKENS {USER_KEY}", True),
+    ("", "  serve: {upstream_keys: {internal_user: os.environ/JWTGATE_TEST_UNSET_KEY}}\n", f"WEAKENS {USER_KEY}",
+     True),
+    ("", f"  serve: {{upstream_keys: {{proxy_admin: {SECRET}}}}}\n", f"info    {ADMIN_KEY}", False),
+    (f"  serve: {{upstream_keys: {{internal_user: {SECRET}}}}}\n", "", "info    jwtgate.serve.upstream_keys."
+     "internal_user: set -> (unset) (internal_user requests go upstream with the shared credential again (its "
+     "health, key, user, team, spend and management routes are refused again))", False),
+    (f"  serve: {{upstream_keys: {{team: {SECRET}}}}}\n", f"  serve: {{upstream_keys: {{team: {SECRET}-2}}}}\n",
+     "info    jwtgate.serve.upstream_keys.team: set -> set (another) (team's upstream credential changed "
+     "(credentials are never shown))", False),
+    ("", "  insecure_skip_audience: true\n", "WEAKENS jwtgate.insecure_skip_audience: false -> true "
+     "(insecure_skip_audience switched on)", True),
+], ids=["mode-direct", "mode-litellm", "role-key-added", "role-key-from-unset-env", "admin-key-added",
+        "role-key-removed", "role-key-rotated", "skip-audience"])
+def test_serve_settings_that_change_who_reaches_what(tmp_path: Path, old: str, new: str, line: str,
+                                                     widens: bool) -> None:
+    before = variant(tmp_path, (SERVE, SERVE + old), name="old.yaml")
+    after = variant(tmp_path, (SERVE, SERVE + new))
+    result = run(before, after)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [f"effective access change: {before} -> {after}", "settings:", f"  {line}"]
+    doc = json.loads(run(before, after, "--format", "json").stdout)
+    assert (doc["widens"], [s["weakens"] for s in doc["settings"]]) == (widens, [widens])
+    assert run(before, after, "--fail-on", "widen").exit_code == (1 if widens else 0)
+    assert run(before, after, "--fail-on", "any").exit_code == 1
+    for fmt in ("text", "json", "markdown"):  # a credential is never printed, in any format
+        assert SECRET not in run(before, after, "--format", fmt).stdout
