@@ -146,6 +146,14 @@ def _issuers(old: Policy, new: Policy) -> Iterator[SettingChange]:
         yield from _issuer(before[name], after[name])
 
 
+def _go(models: list[str]) -> str:
+    return f"{', '.join(models)} {'goes' if len(models) == 1 else 'go'}"
+
+
+def _their(models: list[str]) -> str:
+    return "its" if len(models) == 1 else "their"
+
+
 def _direct_models(policy: Policy) -> list[str]:
     """The models serve sends straight to their api_base (past the LiteLLM proxy) in the policy's mode."""
     return [r.name for r in model_routes(policy, policy.settings.serve.mode) if r.api_base is not None]
@@ -153,16 +161,29 @@ def _direct_models(policy: Policy) -> list[str]:
 
 def _mode(old: Policy, new: Policy) -> Iterator[SettingChange]:
     a, b = old.settings.serve.mode, new.settings.serve.mode
+    if a == b == DIRECT:
+        yield from _direct_change(old, new)
     if a == b:
         return
     direct = _direct_models(new)
     if b == DIRECT:
-        message = (f"serve mode switched to direct: {', '.join(direct)} go straight to their api_base with the "
+        message = (f"serve mode switched to direct: {_go(direct)} straight to {_their(direct)} api_base with the "
                    "config's api_key, past the LiteLLM proxy and its keys, budgets and limits" if direct else
                    "serve mode switched to direct (no model has an api_base: every request still goes upstream)")
     else:
         message = f"serve mode switched to {b}: every request goes to the upstream LiteLLM proxy"
     yield SettingChange("jwtgate.serve.mode", a, b, bool(direct), message)
+
+
+def _direct_change(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    """In direct mode both times: models that start or stop going past the LiteLLM proxy (an api_base)."""
+    before, after = _direct_models(old), _direct_models(new)
+    gained = [m for m in after if m not in before]
+    if gained or len(after) != len(before):
+        message = (f"{_go(gained)} straight to {_their(gained)} api_base now, past the LiteLLM proxy" if gained
+                   else "fewer models go straight to their api_base")
+        yield SettingChange("jwtgate.serve.mode (direct): models with an api_base", _show(tuple(before)),
+                            _show(tuple(after)), bool(gained), message)
 
 
 _SCOPED = "health, key, user, team, spend and management"  # forwarding.py's groups that need the role's own key

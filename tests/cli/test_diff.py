@@ -211,7 +211,7 @@ def test_diff_is_antisymmetric(tmp_path: Path) -> None:
 
 SERVE = "  leeway: 30\n"
 SECRET = "sk-role-secret-4f9a"
-DIRECT = ("jwtgate.serve.mode: litellm -> direct (serve mode switched to direct: llama-3-70b go straight to their "
+DIRECT = ("jwtgate.serve.mode: litellm -> direct (serve mode switched to direct: llama-3-70b goes straight to its "
           "api_base with the config's api_key, past the LiteLLM proxy and its keys, budgets and limits)")
 USER_KEY = ("jwtgate.serve.upstream_keys.internal_user: (unset) -> set (internal_user requests go upstream with the "
             "role's own credential: its allowed health, key, user, team, spend and management routes are now "
@@ -251,3 +251,17 @@ def test_serve_settings_that_change_who_reaches_what(tmp_path: Path, old: str, n
     assert run(before, after, "--fail-on", "any").exit_code == 1
     for fmt in ("text", "json", "markdown"):  # a credential is never printed, in any format
         assert SECRET not in run(before, after, "--format", fmt).stdout
+
+
+def test_in_direct_mode_a_model_given_an_api_base_goes_past_litellm(tmp_path: Path) -> None:
+    direct = SERVE + "  serve: {mode: direct}\n"
+    before = variant(tmp_path, (SERVE, direct), name="old.yaml")
+    after = variant(tmp_path, (SERVE, direct), ("      model: openai/gpt-4o-mini\n", "      model: openai/gpt-4o-mini\n"
+                                                "      api_base: https://api.openai.example/v1\n"))
+    result = run(before, after, "--fail-on", "widen")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:] == ["settings:", "  WEAKENS jwtgate.serve.mode (direct): models with an "
+                                              "api_base: [llama-3-70b] -> [gpt-4o-mini, llama-3-70b] (gpt-4o-mini "
+                                              "goes straight to its api_base now, past the LiteLLM proxy)"]
+    back = run(after, before, "--fail-on", "widen")
+    assert back.exit_code == 0 and "info    jwtgate.serve.mode (direct)" in back.stdout
