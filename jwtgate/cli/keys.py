@@ -109,6 +109,8 @@ def token_mint(
     from jwtgate.keys import mint
     from jwtgate.timefmt import parse_instant
 
+    if alg is not None:
+        check_choice("--alg", alg, mint.ALGORITHMS)
     private = mint.load_private_key(str(key))
     algorithm, key_id = _signing(private, alg, kid)
     body = mint.build_claims(now=parse_instant(now) if now else time.time(), expires_in=_expiry(expires_in),

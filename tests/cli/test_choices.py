@@ -62,7 +62,10 @@ def test_a_bad_choice_is_one_clear_error(command: str, option: str, choices: lis
      "error: --severity level 'loud' is not one of error, warning, info [usage.invalid]\n"),
     (["lint", KC, "--severity", "JG104"],
      "error: --severity 'JG104' is not CODE=LEVEL [usage.invalid]\n  hint: e.g. --severity JG208=error\n"),
-], ids=["near-miss-hint", "fail-on-hint", "severity-level", "severity-shape"])
+    (["token", "mint", "--key", "never-read.pem", "--alg", "HS256"],
+     "error: --alg 'HS256' is not one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA "
+     "[usage.invalid]\n  hint: did you mean --alg RS256?\n"),
+], ids=["near-miss-hint", "fail-on-hint", "severity-level", "severity-shape", "mint-alg"])
 def test_near_misses_and_severity_levels(args: list[str], stderr: str) -> None:
     result = invoke(args)
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", stderr)
