@@ -82,7 +82,10 @@ def test_lint_lists_an_unreadable_file_with_the_same_entry(tmp_path: Path) -> No
     ["check-token", TOKEN, "--config", KC, "--jwks", "missing-keys.json"],
     ["explain", "--config", KC, "--claims", "[1]"],
     ["test", "missing-tests.yaml"],
-], ids=["decode-malformed", "missing-key-file", "claims-not-object", "missing-test-file"])
+    ["jwks", "show", "missing-keys.json"],
+    ["lint", "sample_configs/keycloak.yaml", "--select", "JG9"],
+], ids=["decode-malformed", "missing-key-file", "claims-not-object", "missing-test-file", "jwks-missing-key-file",
+        "lint-bad-select"])
 def test_other_bad_input_in_json_mode_is_the_same_document(args: list[str]) -> None:
     result = invoke([*args, "--format", "json"])
     assert result.exit_code == 2
