@@ -9,7 +9,8 @@ if TYPE_CHECKING:  # not imported at run time: `jwtgate --version` need not buil
 
 
 class JwtgateError(Exception):
-    """Base of every error jwtgate reports to a person. ``code`` is stable and documented."""
+    """Base of every error jwtgate reports to a person. ``code`` is stable and documented; ``location`` is a
+    place in a file, ``file`` the file a whole-file error (missing, not YAML, not a key file) is about."""
 
     code: str = "jwtgate.error"
     exit_code: int = 2
@@ -21,6 +22,7 @@ class JwtgateError(Exception):
         code: str | None = None,
         location: Location | None = None,
         hint: str | None = None,
+        file: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -28,6 +30,8 @@ class JwtgateError(Exception):
             self.code = code
         self.location = location
         self.hint = hint
+        self.file = file if file is not None else (location.file if location is not None else None)
+        """The input the error is about (a config, test or key file), when it is one: for ``--format json``."""
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

@@ -67,7 +67,7 @@ def check_token(
     offline: bool = typer.Option(False, "--offline", help="Use only cached keys and local files; never fetch."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Key cache dir (default: $JWTGATE_CACHE_DIR "
                                           "or the XDG cache dir)."),
-    output: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
 ) -> None:
     """Verify TOKEN against the config's keys and rules, then decide as the gateway would.
 
@@ -78,10 +78,10 @@ def check_token(
     from jwtgate.model import Request
     from jwtgate.timefmt import parse_instant
 
-    check_format(output, ("text", "json"))
+    check_format(fmt, ("text", "json"))
     when = parse_instant(now) if now is not None else None
     policy = load_config(str(config))
     request = Request(model=model, route=route)
     check = run_check(policy, read_token_arg(token), request, sources=jwks, now=when, leeway=leeway,
                       cache_dir=cache_dir, offline=offline)
-    raise typer.Exit(print_check(check, output, when))
+    raise typer.Exit(print_check(check, fmt, when))

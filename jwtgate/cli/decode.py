@@ -13,7 +13,7 @@ TOKEN_HELP = "The token, '-' to read it from stdin, or '@FILE' to read it from a
 
 def decode(
     token: str = typer.Argument(..., metavar="TOKEN", help=TOKEN_HELP, show_default=False),
-    output: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json (for scripts; never coloured)."),
     now: str | None = typer.Option(None, "--now", metavar="TIME",
                                    help="Show relative times as seen at TIME (ISO 8601 or epoch seconds)."),
 ) -> None:
@@ -26,13 +26,13 @@ def decode(
     from jwtgate.timefmt import parse_instant
     from jwtgate.tokens.verify import parse_token
 
-    check_format(output, ("text", "json"))
+    check_format(fmt, ("text", "json"))
     when = parse_instant(now) if now is not None else time.time()
     try:
         parsed = parse_token(read_token_arg(token))
     except TokenError as err:
         raise UsageError(f"cannot decode the token: {err.message}", code=err.code, hint=err.hint) from None
-    if output == "json":
+    if fmt == "json":
         from jwtgate.render.token import decoded_to_json
 
         dump_json(decoded_to_json(parsed.header, parsed.claims, parsed.fingerprint, when))

@@ -1,5 +1,5 @@
 """Error printing for every command: a JwtgateError becomes ``error: ...`` (and a hint) on stderr and its
-exit code, never a traceback.
+exit code, never a traceback; in ``--format json`` also ``{"errors": [...]}`` on stdout.
 """
 
 from __future__ import annotations
@@ -25,13 +25,18 @@ def fail(err: JwtgateError) -> typer.Exit:
 
 
 def handles_errors(fn: F) -> F:
-    """Turn JwtgateError into a one-line message and its exit code."""
+    """Turn JwtgateError into a one-line message and its exit code; with ``--format json`` (a command's
+    ``fmt`` parameter) also into the one JSON error document on stdout, so a script never reads nothing."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except JwtgateError as err:
+            if kwargs.get("fmt") == "json":
+                from jwtgate.render.errors import errors_json
+
+                typer.echo(errors_json(err))
             raise fail(err) from None
 
     return wrapper  # type: ignore[return-value]

@@ -9,25 +9,25 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from jwtgate.cli.options import check_format
 from jwtgate.errors import KeySourceError, UsageError
 
 if TYPE_CHECKING:
     from jwtgate.keys.store import KeySetInfo, KeySource, KeyStore, KeyStoreOptions
     from jwtgate.render.keys import Cached, Result
 
-SOURCES_HELP = "Key sources: a JWKS/PEM file, a JWKS URL, or an OIDC discovery URL."
-CONFIG_HELP = "Take sources from a config (issuers[].jwks_url, JWT_PUBLIC_KEY_URL, jwtgate.jwks)."
-CACHE_HELP = "Cache directory (default $JWTGATE_CACHE_DIR, else $XDG_CACHE_HOME/jwtgate or ~/.cache/jwtgate)."
-FORMAT_HELP = "Output format: text or json."
+# fetch and show take the same arguments
+SOURCES = typer.Argument(None, metavar="SOURCE...", show_default=False,
+                         help="Key sources: a JWKS/PEM file, a JWKS URL, or an OIDC discovery URL.")
+CONFIG = typer.Option(None, "--config", "-c",
+                      help="Take sources from a config (issuers[].jwks_url, JWT_PUBLIC_KEY_URL, jwtgate.jwks).")
+CACHE_DIR = typer.Option(None, "--cache-dir", help="Cache directory (default $JWTGATE_CACHE_DIR, else "
+                         "$XDG_CACHE_HOME/jwtgate or ~/.cache/jwtgate).")
+FORMAT = typer.Option("text", "--format", "-f", help="Output format: text or json.")
 
 
-def fetch(
-    sources: list[str] | None = typer.Argument(None, metavar="SOURCE...", help=SOURCES_HELP,
-                                                show_default=False),
-    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-) -> None:
+def fetch(sources: list[str] | None = SOURCES, config: str | None = CONFIG, cache_dir: Path | None = CACHE_DIR,
+          fmt: str = FORMAT) -> None:
     """Fetch key sets now, store them in the cache and list their keys.
 
     A failed fetch is an error (exit 1) whatever the cache holds; a note says whether the cached set
@@ -36,22 +36,15 @@ def fetch(
     """
     import time
 
-    _check_format(fmt)
-    wanted, options = _sources(sources, config, need_some=True)
-    store = _store(cache_dir, options, offline=False)
+    wanted, store = _prepare(sources, config, cache_dir, fmt, fetching=True)
     with store, _spinner(fmt, len(wanted)):
         results: list[Result] = [(s.source, _attempt(store, s, fetch=True)) for s in wanted]
         cached = {s: c for s, r in results if isinstance(r, KeySourceError) and (c := _cached(store, s))}
     _finish(results, store.warnings, fmt, time.time(), cached)
 
 
-def show(
-    sources: list[str] | None = typer.Argument(None, metavar="SOURCE...", help=SOURCES_HELP,
-                                                show_default=False),
-    config: str | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_HELP),
-    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
-) -> None:
+def show(sources: list[str] | None = SOURCES, config: str | None = CONFIG, cache_dir: Path | None = CACHE_DIR,
+         fmt: str = FORMAT) -> None:
     """Show cached keys (offline): kid, type, size, thumbprint, age, expiry, and why a key is unusable.
 
     Without SOURCE or --config, every cached source is shown.
@@ -62,9 +55,7 @@ def show(
 
     from jwtgate.keys.store import KeySource
 
-    _check_format(fmt)
-    wanted, options = _sources(sources, config, need_some=False)
-    store = _store(cache_dir, options, offline=True)
+    wanted, store = _prepare(sources, config, cache_dir, fmt, fetching=False)
     if not wanted:
         wanted = [KeySource(s) for s in store.cached_sources()]
     results: list[Result] = [(s.source, _attempt(store, s, fetch=False)) for s in wanted]
@@ -76,9 +67,12 @@ def show(
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("text", "json"):
-        raise UsageError(f"--format must be 'text' or 'json', not {fmt!r}")
+def _prepare(sources: list[str] | None, config: str | None, cache_dir: Path | None, fmt: str, *,
+             fetching: bool) -> tuple[list[KeySource], KeyStore]:
+    """Check the format, gather the sources (fetch needs at least one), open the store (offline for show)."""
+    check_format(fmt, ("text", "json"))
+    wanted, options = _sources(sources, config, need_some=fetching)
+    return wanted, _store(cache_dir, options, offline=not fetching)
 
 
 def _sources(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from jwtgate.cli.options import check_choice
 from jwtgate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,9 +49,7 @@ def keys_generate(
     """Write a private key (private.pem, mode 0600) and its public JWKS (jwks.json) for test tokens."""
     from jwtgate.keys import mint
 
-    if alg not in mint.GENERATE_ALGORITHMS:
-        raise UsageError(f"--alg {alg!r} is not supported here",
-                         hint=f"use one of {', '.join(mint.GENERATE_ALGORITHMS)}")
+    check_choice("--alg", alg, mint.GENERATE_ALGORITHMS)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -110,6 +109,8 @@ def token_mint(
     from jwtgate.keys import mint
     from jwtgate.timefmt import parse_instant
 
+    if alg is not None:
+        check_choice("--alg", alg, mint.ALGORITHMS)
     private = mint.load_private_key(str(key))
     algorithm, key_id = _signing(private, alg, kid)
     body = mint.build_claims(now=parse_instant(now) if now else time.time(), expires_in=_expiry(expires_in),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 
+from jwtgate.cli.options import check_choice, check_format
 from jwtgate.errors import JwtgateError, UsageError
 
 if TYPE_CHECKING:
@@ -15,18 +15,11 @@ if TYPE_CHECKING:
 
     from jwtgate.lint.base import ClaimSample
     from jwtgate.lint.settings import LintOptions
-    from jwtgate.model import Finding, Suppressed
-    from jwtgate.render.findings import FileError
+    from jwtgate.model import Finding, Severity, Suppressed
+    from jwtgate.render.errors import FileError
 
 
-class LintFormat(StrEnum):
-    """Output formats of ``lint``."""
-
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    gitlab = "gitlab"
+LINT_FORMATS = ("text", "json", "sarif", "github", "gitlab")
 
 
 PATHS_HELP = "Config files to lint; '-' reads standard input."
@@ -38,7 +31,7 @@ TOKEN_HELP = "A token your IdP issued (itself, '-' or '@file'); only its claims 
 
 def lint_command(
     paths: list[str] = typer.Argument(None, metavar="CONFIG...", help=PATHS_HELP, show_default=False),
-    fmt: LintFormat = typer.Option(LintFormat.text, "--format", "-f", help=FORMAT_HELP),
+    fmt: str = typer.Option("text", "--format", "-f", help=FORMAT_HELP),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
     select: list[str] = typer.Option([], "--select", metavar="CODE", help="Report only these codes or "
                                      "prefixes (JG2); repeat or comma-separate."),
@@ -67,12 +60,13 @@ def lint_command(
     from jwtgate.lint.settings import parse_options
     from jwtgate.render import findings as render
 
+    check_format(fmt, LINT_FORMATS)
     if list_rules:
-        typer.echo(render.render_rules_json(RULES) if fmt is LintFormat.json else render.render_rules(RULES))
+        typer.echo(render.render_rules_json(RULES) if fmt == "json" else render.render_rules(RULES))
         return
     if not paths:
         raise UsageError("no config given", hint="jwtgate lint CONFIG.yaml (or '-' for stdin)")
-    options = parse_options(_split(select), _split(ignore), severity, DEFAULT_SEVERITY)
+    options = parse_options(_split(select), _split(ignore), _levels(severity), DEFAULT_SEVERITY)
     samples = _samples(claims, tokens)
     findings, suppressed, unreadable = _lint_all(paths, dict(os.environ), options, samples, _today(now))
     _emit(findings, suppressed, unreadable, fmt, len(paths), verbose)
@@ -85,6 +79,19 @@ def lint_command(
 
 def _split(values: list[str]) -> list[str]:
     return [v for value in values for v in value.split(",") if v.strip()]
+
+
+def _levels(values: list[str]) -> list[tuple[str, Severity]]:
+    """``--severity CODE=LEVEL`` -> (CODE, LEVEL); LEVEL is a choice, checked as every choice option is."""
+    from jwtgate.config.schema import LINT_LEVELS
+
+    pairs: list[tuple[str, Severity]] = []
+    for item in _split(values):
+        code, sep, level = item.partition("=")
+        if not sep or not code.strip():
+            raise UsageError(f"--severity {item!r} is not CODE=LEVEL", hint="e.g. --severity JG208=error")
+        pairs.append((code, cast("Severity", check_choice("--severity level", level.strip().lower(), LINT_LEVELS))))
+    return pairs
 
 
 def _today(now: str | None) -> date:
@@ -135,7 +142,7 @@ def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, sa
     from jwtgate.config.loader import load_policy
     from jwtgate.config.yaml_text import read_text
     from jwtgate.lint.registry import lint_report
-    from jwtgate.render.findings import FileError
+    from jwtgate.render.errors import file_error
 
     findings: list[Finding] = []
     suppressed: list[Suppressed] = []
@@ -145,8 +152,7 @@ def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, sa
             text, name = read_text(path)
         except JwtgateError as err:
             fail(err)
-            message = err.message.removeprefix(f"{path}: ") + (f" ({err.hint})" if err.hint else "")
-            unreadable.append(FileError(path, message, err.code))
+            unreadable.append(file_error(err))
             continue
         report = lint_report(load_policy(text, name, env), env, text=text, today=today, options=options,
                              samples=samples)
@@ -155,18 +161,18 @@ def _lint_all(paths: list[str], env: Mapping[str, str], options: LintOptions, sa
     return findings, suppressed, unreadable
 
 
-def _emit(findings: list[Finding], suppressed: list[Suppressed], errors: list[FileError], fmt: LintFormat,
+def _emit(findings: list[Finding], suppressed: list[Suppressed], errors: list[FileError], fmt: str,
           files: int, verbose: bool) -> None:
     from jwtgate.lint.registry import RULES
     from jwtgate.render import findings as render
 
-    if fmt is LintFormat.json:
+    if fmt == "json":
         typer.echo(render.render_json(findings, errors, suppressed))
-    elif fmt is LintFormat.sarif:
+    elif fmt == "sarif":
         typer.echo(render.render_sarif(findings, RULES, errors, suppressed))
-    elif fmt is LintFormat.gitlab:
+    elif fmt == "gitlab":
         typer.echo(render.render_gitlab(findings))
-    elif fmt is LintFormat.github:
+    elif fmt == "github":
         if findings or errors or suppressed:
             typer.echo(render.render_github(findings, errors, suppressed))
     else:

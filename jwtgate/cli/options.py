@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +16,25 @@ if TYPE_CHECKING:
     from jwtgate.model import Policy
 
 
+def check_choice(option: str, value: str, allowed: Sequence[str]) -> str:
+    """Refuse a value a choice option (``--format``, ``--fail-on``, ``--mode``, ``--alg`` ...) does not take:
+    a UsageError (exit 2) naming the option, the value and the choices, with the closest choice as a hint.
+
+    Every command's choice options go through here (not click's ``Choice``), so a bad value reads the same
+    everywhere: ``error: --format 'jsn' is not one of text, json [usage.invalid]``.
+    """
+    if value in allowed:
+        return value
+    from jwtgate.config.yaml_text import did_you_mean
+
+    guess = did_you_mean(value, allowed)
+    raise UsageError(f"{option} {value!r} is not one of {', '.join(allowed)}",
+                     hint=f"did you mean {option} {guess}?" if guess else None)
+
+
 def check_format(fmt: str, allowed: tuple[str, ...]) -> str:
     """Refuse an unknown ``--format`` value (exit 2)."""
-    if fmt not in allowed:
-        raise UsageError(f"--format must be one of {', '.join(allowed)}, not '{fmt}'")
-    return fmt
+    return check_choice("--format", fmt, allowed)
 
 
 def load_config(path: str) -> Policy:
@@ -62,8 +77,8 @@ def dump_json(data: Any) -> None:
 
 def check_fail_on(fail_on: str | None) -> None:
     """``--fail-on`` of diff and replay: 'widen' or 'any' (exit 2 otherwise)."""
-    if fail_on not in (None, "widen", "any"):
-        raise UsageError(f"--fail-on must be 'widen' or 'any', not '{fail_on}'")
+    if fail_on is not None:
+        check_choice("--fail-on", fail_on, ("widen", "any"))
 
 
 def emit_change_report(fmt: str, as_json: Any, text: str, markdown: str, *, empty: bool, widens: bool,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from jwtgate.cli.options import check_choice
 from jwtgate.errors import UsageError
 
 CONFIG = typer.Option(..., "--config", "-c", help="LiteLLM-style config (YAML) with the policy.")
@@ -51,8 +52,8 @@ def serve(
     from jwtgate.server.state import ConfigRejected
     from jwtgate.server.wiring import ServeOptions, check_upstream, effective_settings, load_checked
 
-    if mode is not None and mode not in SERVE_MODES:
-        raise UsageError(f"--mode {mode!r} is not one of {', '.join(SERVE_MODES)}")
+    if mode is not None:
+        check_choice("--mode", mode, SERVE_MODES)
     opts = ServeOptions(str(config), upstream, host, port, workers, tuple(jwks or ()), upstream_key_env, hide_reasons,
                         str(shadow_config) if shadow_config is not None else None, mode)
     env = dict(os.environ)

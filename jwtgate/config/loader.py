@@ -403,6 +403,14 @@ def _build_role_permissions(ctx: _Ctx, general: dict[str, Any]) -> tuple[RolePer
     )
 
 
+# litellm_jwtauth settings JwtAuth takes as the schema gives them (claim paths, names, the email domain)
+_JWT_AS_GIVEN = (
+    "admin_jwt_scope", "team_id_jwt_field", "team_ids_jwt_field", "team_id_default", "team_alias_jwt_field",
+    "user_id_jwt_field", "user_email_jwt_field", "user_allowed_email_domain", "user_roles_jwt_field",
+    "user_allowed_roles", "org_id_jwt_field", "end_user_id_jwt_field", "object_id_jwt_field", "roles_jwt_field",
+)
+
+
 def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
     mappings = tuple(
         RoleMapping(e["role"], e["internal_role"], e["__location__"])
@@ -427,22 +435,9 @@ def _build_jwt(raw: dict[str, Any]) -> JwtAuth:
         if isinstance(e.get("issuer"), str)
     )
     return JwtAuth(
-        admin_jwt_scope=raw["admin_jwt_scope"],
+        **{name: raw[name] for name in _JWT_AS_GIVEN},
         admin_allowed_routes=tuple(raw["admin_allowed_routes"]),
         team_allowed_routes=tuple(raw["team_allowed_routes"]),
-        team_id_jwt_field=raw["team_id_jwt_field"],
-        team_ids_jwt_field=raw["team_ids_jwt_field"],
-        team_id_default=raw["team_id_default"],
-        team_alias_jwt_field=raw["team_alias_jwt_field"],
-        user_id_jwt_field=raw["user_id_jwt_field"],
-        user_email_jwt_field=raw["user_email_jwt_field"],
-        user_allowed_email_domain=raw["user_allowed_email_domain"],
-        user_roles_jwt_field=raw["user_roles_jwt_field"],
-        user_allowed_roles=raw["user_allowed_roles"],
-        org_id_jwt_field=raw["org_id_jwt_field"],
-        end_user_id_jwt_field=raw["end_user_id_jwt_field"],
-        object_id_jwt_field=raw["object_id_jwt_field"],
-        roles_jwt_field=raw["roles_jwt_field"],
         role_mappings=mappings,
         scope_mappings=scopes,
         enforce_rbac=bool(raw["enforce_rbac"]),

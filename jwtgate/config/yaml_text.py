@@ -25,24 +25,25 @@ def read_text(path: str, what: str = "config file") -> tuple[str, str]:
         p = Path(path)
         try:
             if p.is_dir():
-                raise UsageError(f"{path}: is a directory; pass a YAML {what}")
+                raise UsageError(f"{path}: is a directory; pass a YAML {what}", file=path)
             with p.open("rb") as fh:
                 data = fh.read(MAX_CONFIG_BYTES + 1)
         except FileNotFoundError:
-            raise UsageError(f"{path}: no such file", hint=f"check the path to the {what}") from None
+            raise UsageError(f"{path}: no such file", hint=f"check the path to the {what}", file=path) from None
         except PermissionError:
-            raise UsageError(f"{path}: permission denied") from None
+            raise UsageError(f"{path}: permission denied", file=path) from None
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})", file=path) from None
         name = path
     if len(data) > MAX_CONFIG_BYTES:
-        raise UsageError(f"{name}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; not a {what}")
+        raise UsageError(f"{name}: larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB; not a {what}", file=name)
     if b"\x00" in data:
-        raise UsageError(f"{name}: binary data (NUL bytes); expected a YAML {what}")
+        raise UsageError(f"{name}: binary data (NUL bytes); expected a YAML {what}", file=name)
     try:
         return data.decode("utf-8-sig"), name
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start}); save the {what} as UTF-8") from None
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start}); save the {what} as UTF-8",
+                         file=name) from None
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Finding]]:

@@ -88,6 +88,8 @@ def _status_hint(status: int) -> str | None:
         return "the endpoint must be public; check the URL"
     if status == 404:
         return "check the URL (for an issuer, its /.well-known/openid-configuration)"
+    if status >= 500:
+        return "the identity provider failed to answer; try again, or check its health and logs"
     return None
 
 
@@ -105,13 +107,18 @@ def _too_large(req: Get, limit: int) -> KeySourceError:
     )
 
 
+_NOT_JSON_HINT = "the URL must answer with the {what} itself, as JSON (not a login or error page); check it with curl"
+
+
 def decode_json(req: Get, body: bytes) -> Any:
+    hint = _NOT_JSON_HINT.format(what=req.what)
     try:
         return json.loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise KeySourceError(f"{req.what} {req.url} is not UTF-8 text", code="jwks.invalid") from None
+        raise KeySourceError(f"{req.what} {req.url} is not UTF-8 text", code="jwks.invalid", hint=hint) from None
     except ValueError as exc:
-        raise KeySourceError(f"{req.what} {req.url} is not valid JSON ({exc})", code="jwks.invalid") from None
+        raise KeySourceError(f"{req.what} {req.url} is not valid JSON ({exc})", code="jwks.invalid",
+                             hint=hint) from None
 
 
 def build_result(req: Get, status: int, headers: Mapping[str, str], body: bytes) -> Fetched:
@@ -132,14 +139,17 @@ def translate(req: Get, exc: Exception, limits: FetchLimits) -> KeySourceError:
 
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return KeySourceError(
-            f"{req.what} {req.url} timed out after {limits.timeout:g} s", code="jwks.timeout"
+            f"{req.what} {req.url} timed out after {limits.timeout:g} s",
+            code="jwks.timeout",
+            hint="is the identity provider reachable and answering? (jwtgate.fetch_timeout sets the limit)",
         )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return KeySourceError(
             f"{req.what} URL {req.url!r} is not a valid http(s) URL ({exc})", code="jwks.invalid"
         )
     if isinstance(exc, httpx.TooManyRedirects):
-        return KeySourceError(f"{req.what} {req.url}: too many redirects", code="jwks.unavailable")
+        return KeySourceError(f"{req.what} {req.url}: too many redirects", code="jwks.unavailable",
+                              hint="use the URL the redirects end at, or fix the loop at the identity provider")
     detail = str(exc) or type(exc).__name__
     return KeySourceError(
         f"cannot fetch {req.what} {req.url}: {detail}",

@@ -306,10 +306,8 @@ def load_key_file(path: str) -> list[VerificationKey]:
     """
     try:
         return _load_key_file(path)
-    except KeyFileError:
-        raise
-    except KeySourceError as err:
-        raise KeyFileError(err.message, code=err.code, location=err.location, hint=err.hint) from None
+    except KeySourceError as err:  # KeyFileError too: each gets the file it is about
+        raise KeyFileError(err.message, code=err.code, location=err.location, hint=err.hint, file=path) from None
 
 
 def _load_key_file(path: str) -> list[VerificationKey]:

@@ -207,9 +207,9 @@ def issuer_ok(entry: CacheEntry, issuer: str | None) -> bool:
 
 def _as_jwks(body: Any, url: str) -> dict[str, Any]:
     """A fetched body -> a JWKS object; shape errors raise ``jwks.invalid`` (via parse_jwks)."""
-    if isinstance(body, dict) and "keys" not in body and "kty" in body:
-        return {"keys": [body]}
-    if isinstance(body, dict):
+    if isinstance(body, dict) and "keys" in body:
         return body
-    parse_jwks(body, f"JWKS {url}")
+    if isinstance(body, dict) and "kty" in body:
+        return {"keys": [body]}
+    parse_jwks(body, f"JWKS {url}")  # raises: names the URL as every fetch error does
     return {}

@@ -62,11 +62,11 @@ def _code_hint(pattern: str, codes: Sequence[str]) -> str:
     return f"did you mean '{guess}'?" if guess else "'jwtgate lint --list-rules' lists the codes"
 
 
-def parse_options(select: Iterable[str], ignore: Iterable[str], severity: Iterable[str],
+def parse_options(select: Iterable[str], ignore: Iterable[str], severity: Iterable[tuple[str, Severity]],
                   defaults: Mapping[str, Severity]) -> LintOptions:
-    """Check the command line's values; UsageError (exit 2) on an unknown code, a bad level, or a security
-    rule quieted from the command line (that needs a reason on record, in the config). ``defaults`` maps
-    every rule code to its default severity."""
+    """Check the command line's codes (``severity``: (CODE, LEVEL) pairs, the levels checked by the CLI):
+    UsageError (exit 2) on an unknown code, or a security rule quieted from the command line (that needs a
+    reason on record, in the config). ``defaults`` maps every rule code to its default severity."""
     codes = list(defaults)
 
     def pattern(value: str, option: str) -> str:
@@ -75,12 +75,7 @@ def parse_options(select: Iterable[str], ignore: Iterable[str], severity: Iterab
             raise UsageError(f"{option} {value!r}: not a rule code or prefix", hint=_code_hint(p, codes))
         return p
 
-    sev: list[tuple[str, Severity]] = []
-    for item in severity:
-        code, sep, level = item.partition("=")
-        if not sep or level.strip().lower() not in LINT_LEVELS:
-            raise UsageError(f"--severity {item!r}: expected CODE=LEVEL, LEVEL one of {', '.join(LINT_LEVELS)}")
-        sev.append((pattern(code, "--severity"), cast(Severity, level.strip().lower())))
+    sev = [(pattern(code, "--severity"), level) for code, level in severity]
     ign = tuple(pattern(v, "--ignore") for v in ignore)
     quieted = [c.pattern for c in (*(Control(p, None, None, "--ignore") for p in ign),
                                    *(Control(p, level, None, "--severity") for p, level in sev))

@@ -1,4 +1,5 @@
-"""Security-relevant setting changes between two policies (audience, issuer, RBAC switches, leeway, keys)."""
+"""Security-relevant setting changes between two policies (audience, issuer, RBAC switches, leeway, keys, and
+the serve settings that change who reaches what: the mode and the roles with their own upstream credential)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from jwtgate.config.schema import RBAC_ROLES
 from jwtgate.model import IssuerConfig, Policy
+from jwtgate.policy.forwarding import PROXY_ADMIN
+from jwtgate.policy.routing import DIRECT, model_routes
 
 # Switching these OFF weakens security.
 _SWITCHES: tuple[tuple[str, str], ...] = (
@@ -142,6 +146,77 @@ def _issuers(old: Policy, new: Policy) -> Iterator[SettingChange]:
         yield from _issuer(before[name], after[name])
 
 
+def _go(models: list[str]) -> str:
+    return f"{', '.join(models)} {'goes' if len(models) == 1 else 'go'}"
+
+
+def _their(models: list[str]) -> str:
+    return "its" if len(models) == 1 else "their"
+
+
+def _direct_models(policy: Policy) -> list[str]:
+    """The models serve sends straight to their api_base (past the LiteLLM proxy) in the policy's mode."""
+    return [r.name for r in model_routes(policy, policy.settings.serve.mode) if r.api_base is not None]
+
+
+def _mode(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    a, b = old.settings.serve.mode, new.settings.serve.mode
+    if a == b == DIRECT:
+        yield from _direct_change(old, new)
+    if a == b:
+        return
+    direct = _direct_models(new)
+    if b == DIRECT:
+        message = (f"serve mode switched to direct: {_go(direct)} straight to {_their(direct)} api_base with the "
+                   "config's api_key, past the LiteLLM proxy and its keys, budgets and limits" if direct else
+                   "serve mode switched to direct (no model has an api_base: every request still goes upstream)")
+    else:
+        message = f"serve mode switched to {b}: every request goes to the upstream LiteLLM proxy"
+    yield SettingChange("jwtgate.serve.mode", a, b, bool(direct), message)
+
+
+def _direct_change(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    """In direct mode both times: models that start or stop going past the LiteLLM proxy (an api_base)."""
+    before, after = _direct_models(old), _direct_models(new)
+    gained = [m for m in after if m not in before]
+    if gained or len(after) != len(before):
+        message = (f"{_go(gained)} straight to {_their(gained)} api_base now, past the LiteLLM proxy" if gained
+                   else "fewer models go straight to their api_base")
+        yield SettingChange("jwtgate.serve.mode (direct): models with an api_base", _show(tuple(before)),
+                            _show(tuple(after)), bool(gained), message)
+
+
+_SCOPED = "health, key, user, team, spend and management"  # forwarding.py's groups that need the role's own key
+
+
+def _keyed_roles(policy: Policy) -> set[str]:
+    """Roles the config gives an upstream credential, also when its os.environ/ variable is not set here
+    (diff runs where the gateway's secrets usually are not)."""
+    named = {r for r in RBAC_ROLES if policy.where(f"jwtgate.serve.upstream_keys.{r}") is not None}
+    return named | set(policy.settings.serve.upstream_keys)
+
+
+def _upstream_keys(old: Policy, new: Policy) -> Iterator[SettingChange]:
+    """Roles that gained or lost their own upstream credential; the credentials themselves are never shown."""
+    a, b = old.settings.serve.upstream_keys, new.settings.serve.upstream_keys
+    before, after = _keyed_roles(old), _keyed_roles(new)
+    for role in sorted(before | after, key=RBAC_ROLES.index):
+        setting = f"jwtgate.serve.upstream_keys.{role}"
+        if role not in before:
+            wider = role != PROXY_ADMIN
+            reach = (f": its allowed {_SCOPED} routes are now forwarded instead of refused" if wider else "")
+            yield SettingChange(setting, "(unset)", "set", wider,
+                                f"{role} requests go upstream with the role's own credential{reach}")
+        elif role not in after:
+            reach = f" (its {_SCOPED} routes are refused again)" if role != PROXY_ADMIN else ""
+            yield SettingChange(setting, "set", "(unset)", False,
+                                f"{role} requests go upstream with the shared credential again{reach}")
+        elif role in a and role in b and a[role] != b[role]:
+            yield SettingChange(setting, "set", "set (another)", False,
+                                f"{role}'s upstream credential changed (credentials are never shown)")
+
+
 def setting_changes(old: Policy, new: Policy) -> tuple[SettingChange, ...]:
     """Every security-relevant setting that differs, weakening ones flagged."""
-    return (*_switches(old, new), *_token_rules(old, new), *_key_sources(old, new), *_issuers(old, new))
+    return (*_switches(old, new), *_token_rules(old, new), *_key_sources(old, new), *_issuers(old, new),
+            *_mode(old, new), *_upstream_keys(old, new))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from jwtgate import __version__
 from jwtgate.model import Finding, Suppressed
+from jwtgate.render.errors import FileError
 
 SEVERITIES = ("error", "warning", "info")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -32,14 +33,6 @@ class RuleInfo(Protocol):
     def severity(self) -> str: ...
     @property
     def summary(self) -> str: ...
-
-
-class FileError(NamedTuple):
-    """A file that could not be linted at all (unreadable, not a file): exit 2, reported in every format."""
-
-    file: str
-    message: str
-    code: str
 
 
 def _sorted(findings: Iterable[Finding]) -> list[Finding]:
@@ -105,7 +98,8 @@ def suppressed_dict(s: Suppressed) -> dict[str, Any]:
 
 def render_json(findings: Sequence[Finding], errors: Sequence[FileError] = (),
                 suppressed: Sequence[Suppressed] = ()) -> str:
-    """``{"findings": [...], "counts": {...}, "errors": [{"file", "message", "code"}], "suppressed": [...]}``."""
+    """``{"findings": [...], "counts": {...}, "errors": [{file, message, code, line, column}], "suppressed": [...]}``
+    (``errors``: files that could not be read, as every command's ``--format json`` error document)."""
     doc = {"findings": [finding_dict(f) for f in _sorted(findings)], "counts": counts(findings),
            "errors": [e._asdict() for e in errors], "suppressed": [suppressed_dict(s) for s in suppressed]}
     return json.dumps(doc, indent=2)
@@ -142,8 +136,8 @@ def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def _sarif_notification(e: FileError) -> dict[str, Any]:
-    return {"level": "error", "message": {"text": e.message}, "descriptor": {"id": e.code},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(e.file)}}}]}
+    where = [] if e.file is None else [{"physicalLocation": {"artifactLocation": {"uri": _artifact_uri(e.file)}}}]
+    return {"level": "error", "message": {"text": e.message}, "descriptor": {"id": e.code}, "locations": where}
 
 
 def _sarif_suppressed(s: Suppressed, index: dict[str, int]) -> dict[str, Any]:
@@ -192,7 +186,8 @@ def render_github(findings: Sequence[Finding], errors: Sequence[FileError] = (),
                   suppressed: Sequence[Suppressed] = ()) -> str:
     """GitHub Actions workflow commands, one per unreadable file then one per finding ('' when none), and one
     notice counting the suppressed findings (annotating each would put them back on the pull request)."""
-    lines = [f"::error file={_gh_prop(e.file)},title={_gh_prop(e.code)}::{_gh_data(e.message)}" for e in errors]
+    lines = [f"::error {'' if e.file is None else f'file={_gh_prop(e.file)},'}title={_gh_prop(e.code)}::"
+             f"{_gh_data(e.message)}" for e in errors]
     lines += [github_line(f) for f in _sorted(findings)]
     if suppressed:
         lines.append(f"::notice title=jwtgate lint::{_plural(len(suppressed), 'finding')} suppressed "

@@ -38,6 +38,12 @@ def cached_note(source: str, info: KeySetInfo, now: float) -> str:
             f"for {duration(info.stale_until - now)} more")
 
 
+def source_error(source: str, err: KeySourceError) -> str:
+    """The error of one source, naming the source once: key errors already name the URL or file they are
+    about, so the source goes in front only when the message names another place (a discovery URL's JWKS)."""
+    return err.message if source in err.message else f"{source}: {err.message}"
+
+
 def key_json(key: VerificationKey) -> dict[str, Any]:
     return {
         "kid": key.kid,
@@ -94,7 +100,7 @@ def print_keys_text(results: Sequence[Result], warnings: Sequence[str], now: flo
     out = Console(highlight=False, soft_wrap=True)
     for source, result in results:
         if isinstance(result, KeySourceError):
-            _err(f"error: {source}: {result.message} [{result.code}]")
+            _err(f"error: {source_error(source, result)} [{result.code}]")
             if result.hint:
                 _err(f"  hint: {result.hint}")  # as every command's errors (cli/errors.py: fail)
             old = (cached or {}).get(source)

@@ -53,6 +53,16 @@ _STEP_OF = {
 }
 
 
+def _failed_step(stage: str, code: str) -> str:
+    """The label of the step that failed, never a repeat of one that passed: the stage (``token`` parsing,
+    ``trust`` choosing the issuer, ``keys`` getting the key set), or in verification the check that refused."""
+    if code.startswith("jwks."):
+        return "keys"
+    if stage != "verify":
+        return stage
+    return _STEP_OF.get(code) or ("header" if code.startswith("token.") else code.split(".")[0])
+
+
 def build_trusts(policy: Policy, extra_sources: Sequence[str] = (), leeway: float | None = None) -> tuple[Trust, ...]:
     """Trusts from the config: one per ``issuers`` entry, plus the global one when keys are configured."""
     s = policy.settings
@@ -156,17 +166,20 @@ class Authenticator:
         """Verify, recording each step; never raises a token or key error."""
         steps: list[Step] = []
         rules: TokenRules | None = None
+        stage = "token"
         try:
             parsed = self._parse(token, steps)
+            stage = "trust"
             trust = select_trust(self.trusts, parsed.claims, self.policy.jwt.unset_issuers)
             rules = trust.rules
             steps.append(_trust_step(trust))
+            stage = "keys"
             keys = self._keys(trust, steps)
             at = now if now is not None else self.clock()
+            stage = "verify"
             verified = self._verify(parsed, keys, trust, at, steps)
         except (TokenError, KeySourceError) as err:
-            steps.append(Step(_STEP_OF.get(err.code, err.code.split(".")[0]), "fail", err.message,
-                              data={"code": err.code}))
+            steps.append(Step(_failed_step(stage, err.code), "fail", err.message, data={"code": err.code}))
             return AuthTrace(None, err, tuple(steps), rules)
         steps.extend(_success_steps(verified, rules, at))
         return AuthTrace(verified, None, tuple(steps), rules)

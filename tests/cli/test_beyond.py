@@ -142,8 +142,8 @@ def test_replay_reports_flips_and_exits_like_diff(files: dict[str, Path], tmp_pa
 
 @pytest.mark.parametrize(("args", "message"), [
     (["missing.log"], "missing.log: cannot read the log (No such file or directory)"),
-    (["-", "--fail-on", "more"], "--fail-on must be 'widen' or 'any', not 'more'"),
-    (["-", "--format", "sarif"], "--format must be one of text, json, markdown, not 'sarif'"),
+    (["-", "--fail-on", "more"], "--fail-on 'more' is not one of widen, any"),
+    (["-", "--format", "sarif"], "--format 'sarif' is not one of text, json, markdown"),
 ], ids=["missing-file", "bad-fail-on", "bad-format"])
 def test_replay_usage_errors_exit_2(files: dict[str, Path], args: list[str], message: str) -> None:
     code, _, err = replay(files, *args, stdin="")

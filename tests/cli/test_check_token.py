@@ -242,3 +242,66 @@ def test_authorization_header_line_gets_a_fitting_hint(tmp_path: Path) -> None:
     assert code == 2 and out == ""
     assert "hint: pass only the token, without the 'Authorization:' header name" in err
     assert "line breaks" not in err
+
+
+KC_ISS, KC_AUD = "https://sso.example.com/realms/acme", "litellm"
+
+
+def kc_claims(**overrides: Any) -> dict[str, Any]:
+    from tests.kit.tokens import claims
+
+    return claims(**{"iss": KC_ISS, "aud": KC_AUD, "exp": 4_102_444_800, **overrides})
+
+
+def trace_of(tmp_path: Path, token: str, jwks: str | None = None) -> list[tuple[str, str]]:
+    """(step name, status) of check-token's JSON trace, keys from a JWKS file of the session's RSA key."""
+    from tests.kit.keys import named_jwk
+
+    if jwks is None:
+        jwks = str(tmp_path / "keys.json")
+        Path(jwks).write_text(json.dumps({"keys": [named_jwk("RSA", "k1")]}))
+    result = invoke(["check-token", token, "--config", str(CONFIG), "--jwks", jwks, "--cache-dir",
+                     str(tmp_path / "cache"), "--format", "json"])
+    assert result.exit_code == 1, result.stdout
+    return [(s["name"], s["status"]) for s in json.loads(result.stdout)["steps"]]
+
+
+def test_an_unknown_issuer_fails_the_trust_step_after_the_token_parsed(tmp_path: Path) -> None:
+    from tests.kit.tokens import mint
+
+    token = mint(**kc_claims(iss="https://other.example/"))
+    keys = tmp_path / "keys.json"
+    trace_of(tmp_path, token)  # writes keys.json
+    result = invoke(["check-token", token, "--config", str(CONFIG), "--jwks", str(keys), "--offline",
+                     "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 1
+    issuer = f"issuer 'https://other.example/' is not a configured issuer (configured: '{KC_ISS}')"
+    assert result.stdout.splitlines()[1:2] == [f"✗ trust  {issuer}"]
+    assert result.stdout.splitlines()[0].startswith("✓ token  parsed: alg RS256, kid 'k1', fingerprint ")
+    assert f"DENIED [token.issuer_unknown] {issuer}" in result.stdout
+
+
+def _failures() -> list[Any]:
+    from tests.kit.tokens import mint, sign_raw
+
+    head = {"alg": "RS256", "kid": "k1"}
+    return [
+        pytest.param(mint(**kc_claims(iss="https://other.example/")), None, "trust", id="unknown-issuer"),
+        pytest.param(sign_raw({**head, "typ": "JWE"}, kc_claims()), None, "header", id="typ"),
+        pytest.param(sign_raw({**head, "kid": 7}, kc_claims()), None, "header", id="kid-not-a-string"),
+        pytest.param(sign_raw({**head, "crit": ["b64"]}, kc_claims()), None, "header", id="crit"),
+        pytest.param(sign_raw({"kid": "k1"}, kc_claims()), None, "header", id="no-alg"),
+        pytest.param(mint(headers={"kid": "k9"}, **kc_claims()), None, "key", id="unknown-kid"),
+        pytest.param(mint(**kc_claims(exp=1_000_000)), None, "time claims", id="expired"),
+        pytest.param(mint(**kc_claims(aud="other")), None, "audience", id="audience"),
+        pytest.param(mint(**kc_claims()), "http://127.0.0.1:1/jwks", "keys", id="key-source-down"),
+    ]
+
+
+@pytest.mark.parametrize(("token", "jwks", "failed"), _failures())
+def test_a_failing_step_is_named_for_its_check_never_a_repeat(tmp_path: Path, token: str, jwks: str | None,
+                                                              failed: str) -> None:
+    steps = trace_of(tmp_path, token, jwks)
+    assert steps[-1] == (failed, "fail")
+    assert steps[0] == ("token", "ok")
+    assert len({name for name, _ in steps}) == len(steps), steps

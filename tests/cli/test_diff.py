@@ -186,8 +186,8 @@ def test_markdown_is_a_pr_comment(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--format", "html"], "--format must be one of text, json, markdown"),
-    (["--fail-on", "always"], "--fail-on must be 'widen' or 'any'"),
+    (["--format", "html"], "--format 'html' is not one of text, json, markdown"),
+    (["--fail-on", "always"], "--fail-on 'always' is not one of widen, any"),
 ], ids=["bad-format", "bad-fail-on"])
 def test_usage_errors(args: list[str], message: str) -> None:
     result = run(KC, KC, *args)
@@ -207,3 +207,61 @@ def test_diff_is_antisymmetric(tmp_path: Path) -> None:
     forward, backward = diff_policies(old_p, new_p), diff_policies(new_p, old_p)
     assert [(a.subject, a.models_lost) for a in forward.access] == \
         [(a.subject, a.models_gained) for a in backward.access]
+
+
+SERVE = "  leeway: 30\n"
+SECRET = "sk-role-secret-4f9a"
+DIRECT = ("jwtgate.serve.mode: litellm -> direct (serve mode switched to direct: llama-3-70b goes straight to its "
+          "api_base with the config's api_key, past the LiteLLM proxy and its keys, budgets and limits)")
+USER_KEY = ("jwtgate.serve.upstream_keys.internal_user: (unset) -> set (internal_user requests go upstream with the "
+            "role's own credential: its allowed health, key, user, team, spend and management routes are now "
+            "forwarded instead of refused)")
+ADMIN_KEY = ("jwtgate.serve.upstream_keys.proxy_admin: (unset) -> set (proxy_admin requests go upstream with the "
+             "role's own credential)")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "widens"), [
+    ("", "  serve: {mode: direct}\n", f"WEAKENS {DIRECT}", True),
+    ("  serve: {mode: direct}\n", "", "info    jwtgate.serve.mode: direct -> litellm (serve mode switched to "
+     "litellm: every request goes to the upstream LiteLLM proxy)", False),
+    ("", f"  serve: {{upstream_keys: {{internal_user: {SECRET}}}}}\n", f"WEAKENS {USER_KEY}", True),
+    ("", "  serve: {upstream_keys: {internal_user: os.environ/JWTGATE_TEST_UNSET_KEY}}\n", f"WEAKENS {USER_KEY}",
+     True),
+    ("", f"  serve: {{upstream_keys: {{proxy_admin: {SECRET}}}}}\n", f"info    {ADMIN_KEY}", False),
+    (f"  serve: {{upstream_keys: {{internal_user: {SECRET}}}}}\n", "", "info    jwtgate.serve.upstream_keys."
+     "internal_user: set -> (unset) (internal_user requests go upstream with the shared credential again (its "
+     "health, key, user, team, spend and management routes are refused again))", False),
+    (f"  serve: {{upstream_keys: {{team: {SECRET}}}}}\n", f"  serve: {{upstream_keys: {{team: {SECRET}-2}}}}\n",
+     "info    jwtgate.serve.upstream_keys.team: set -> set (another) (team's upstream credential changed "
+     "(credentials are never shown))", False),
+    ("", "  insecure_skip_audience: true\n", "WEAKENS jwtgate.insecure_skip_audience: false -> true "
+     "(insecure_skip_audience switched on)", True),
+], ids=["mode-direct", "mode-litellm", "role-key-added", "role-key-from-unset-env", "admin-key-added",
+        "role-key-removed", "role-key-rotated", "skip-audience"])
+def test_serve_settings_that_change_who_reaches_what(tmp_path: Path, old: str, new: str, line: str,
+                                                     widens: bool) -> None:
+    before = variant(tmp_path, (SERVE, SERVE + old), name="old.yaml")
+    after = variant(tmp_path, (SERVE, SERVE + new))
+    result = run(before, after)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [f"effective access change: {before} -> {after}", "settings:", f"  {line}"]
+    doc = json.loads(run(before, after, "--format", "json").stdout)
+    assert (doc["widens"], [s["weakens"] for s in doc["settings"]]) == (widens, [widens])
+    assert run(before, after, "--fail-on", "widen").exit_code == (1 if widens else 0)
+    assert run(before, after, "--fail-on", "any").exit_code == 1
+    for fmt in ("text", "json", "markdown"):  # a credential is never printed, in any format
+        assert SECRET not in run(before, after, "--format", fmt).stdout
+
+
+def test_in_direct_mode_a_model_given_an_api_base_goes_past_litellm(tmp_path: Path) -> None:
+    direct = SERVE + "  serve: {mode: direct}\n"
+    before = variant(tmp_path, (SERVE, direct), name="old.yaml")
+    after = variant(tmp_path, (SERVE, direct), ("      model: openai/gpt-4o-mini\n", "      model: openai/gpt-4o-mini\n"
+                                                "      api_base: https://api.openai.example/v1\n"))
+    result = run(before, after, "--fail-on", "widen")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:] == ["settings:", "  WEAKENS jwtgate.serve.mode (direct): models with an "
+                                              "api_base: [llama-3-70b] -> [gpt-4o-mini, llama-3-70b] (gpt-4o-mini "
+                                              "goes straight to its api_base now, past the LiteLLM proxy)"]
+    back = run(after, before, "--fail-on", "widen")
+    assert back.exit_code == 0 and "info    jwtgate.serve.mode (direct)" in back.stdout

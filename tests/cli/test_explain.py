@@ -146,7 +146,7 @@ def test_claims_from_file_allowed(tmp_path: Path) -> None:
     (["--claims", "@/nonexistent/claims.json"], "cannot read claims file"),
     (["--claims", "{}", "--role", "team"], "choose one of --role, --claims and --token"),
     (["--model", "a", "--role", "team"], "--model and --role answer different questions"),
-    (["--format", "xml"], "--format must be one of text, json"),
+    (["--format", "xml"], "--format 'xml' is not one of text, json"),
 ], ids=["bad-json", "not-object", "missing-file", "two-selectors", "model-and-role", "bad-format"])
 def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     result = run("--config", KC, *args)

@@ -108,16 +108,70 @@ def test_fetch_discovery_from_config(run: Any, idp: IdP, tmp_path: Path) -> None
     assert sources[0]["jwks_url"] == idp.url("/realms/acme/certs")
 
 
-def test_fetch_failure_names_the_url_and_exits_1(run: Any, idp: IdP) -> None:
+def test_fetch_failure_names_the_url_once_and_exits_1(run: Any, idp: IdP) -> None:
     idp.set_jwks("/good", [rsa_jwk("k1")])
     result = run("jwks", "fetch", idp.url("/missing"), idp.url("/good"))
     assert result.exit_code == 1
-    assert (
-        f"error: {idp.url('/missing')}: JWKS {idp.url('/missing')} returned HTTP 404 Not Found"
-        in result.stderr
+    assert result.stderr == (
+        f"error: JWKS {idp.url('/missing')} returned HTTP 404 Not Found [jwks.http_status]\n"
+        "  hint: check the URL (for an issuer, its /.well-known/openid-configuration)\n"
     )
-    assert "[jwks.http_status]" in result.stderr
     assert "k1" in result.stdout  # the other source is still shown
+
+
+NOT_JSON = "the URL must answer with the JWKS itself, as JSON (not a login or error page); check it with curl"
+NOT_JWKS = 'expected {"keys": [...]} or a single JWK object'
+FETCH_ERRORS = {  # route -> (how the IdP answers, the error naming {url} once, its code, its hint)
+    "unreachable": (None, "cannot fetch JWKS {url}: [Errno 111] Connection refused", "jwks.unavailable",
+                    "is the identity provider reachable from here?"),
+    "bad-json": (Route(body=b"{nope"), "JWKS {url} is not valid JSON (Expecting property name enclosed in "
+                 "double quotes: line 1 column 2 (char 1))", "jwks.invalid", NOT_JSON),
+    "html-page": (Route(body=b"<html>sign in</html>"), "JWKS {url} is not valid JSON (Expecting value: line 1 "
+                  "column 1 (char 0))", "jwks.invalid", NOT_JSON),
+    "not-a-jwks": (Route(body=b'{"issuer": "x"}'), "JWKS {url}: not a JWKS (a JSON object without 'keys' or "
+                   "'kty')", "jwks.invalid", NOT_JWKS),
+    "a-list": (Route(body=b"[1]"), "JWKS {url}: not a JWKS (a JSON list)", "jwks.invalid", NOT_JWKS),
+    "too-big": (Route(body=b'{"keys": []}' + b" " * 2048), "JWKS {url} is larger than 1024 bytes; refusing it",
+                "jwks.too_large", "raise jwtgate.max_jwks_bytes if this is expected"),
+    "too-big-unannounced": (Route(body=b'{"keys": []}' + b" " * 2048, no_length=True),
+                            "JWKS {url} is larger than 1024 bytes; refusing it", "jwks.too_large",
+                            "raise jwtgate.max_jwks_bytes if this is expected"),
+    "timeout": (Route(hang=True), "JWKS {url} timed out after 0.3 s", "jwks.timeout",
+                "is the identity provider reachable and answering? (jwtgate.fetch_timeout sets the limit)"),
+    "server-error": (Route(status=502), "JWKS {url} returned HTTP 502 Bad Gateway", "jwks.http_status",
+                     "the identity provider failed to answer; try again, or check its health and logs"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("case", list(FETCH_ERRORS))
+def test_every_fetch_error_says_what_where_and_the_fix_once(run: Any, idp: IdP, tmp_path: Path, case: str,
+                                                             fmt: str) -> None:
+    route, message, code, hint = FETCH_ERRORS[case]
+    url = idp.url("/jwks") if route is not None else "http://127.0.0.1:1/jwks"
+    if route is not None:
+        idp.routes["/jwks"] = route
+    config = tmp_path / "limits.yaml"
+    config.write_text("general_settings: {}\njwtgate: {fetch_timeout: 0.3, max_jwks_bytes: 1024}\n")
+    result = run("jwks", "fetch", url, "--config", str(config), "--format", fmt)
+    assert result.exit_code == 1
+    expected = message.format(url=url)
+    if fmt == "text":
+        assert (result.stdout, result.stderr) == ("", f"error: {expected} [{code}]\n  hint: {hint}\n")
+    else:
+        (source,) = json.loads(result.stdout)["sources"]
+        assert (source["source"], source["ok"], source["error"]) == (url, False, {"code": code, "message": expected,
+                                                                                 "hint": hint})
+        assert result.stderr == ""
+
+
+def test_a_discovery_source_names_itself_and_the_jwks_it_points_to(run: Any, idp: IdP) -> None:
+    discovery = idp.url("/.well-known/openid-configuration")
+    idp.routes["/.well-known/openid-configuration"] = Route().json({"issuer": idp.base, "jwks_uri": idp.url("/gone")})
+    result = run("jwks", "fetch", discovery)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"error: {discovery}: JWKS {idp.url('/gone')} returned HTTP 404 Not Found [jwks.http_status]")
 
 
 def test_fetch_json_reports_errors_per_source(run: Any, idp: IdP) -> None:
@@ -165,7 +219,7 @@ def test_cache_dir_option_wins_over_env(run: Any, idp: IdP, tmp_path: Path) -> N
     [
         pytest.param(("jwks", "fetch"), "error: no key source given", id="fetch-without-source"),
         pytest.param(
-            ("jwks", "show", "x.json", "--format", "yaml"), "--format must be 'text' or 'json'", id="fmt"
+            ("jwks", "show", "x.json", "--format", "yaml"), "--format 'yaml' is not one of text, json", id="fmt"
         ),
         pytest.param(("jwks", "show", "missing.json"), "missing.json: no such key file", id="missing-file"),
         pytest.param(

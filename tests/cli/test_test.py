@@ -213,7 +213,7 @@ def test_scope_mapping_coverage(tmp_path: Path) -> None:
 def test_bad_format_exits_2() -> None:
     result = run(f"{TESTS}/keycloak.yaml", "--format", "tap")
     assert result.exit_code == 2
-    assert "--format must be one of text, json, junit" in result.stderr
+    assert "--format 'tap' is not one of text, json, junit" in result.stderr
 
 
 def test_a_gateway_config_given_as_a_test_file_is_named_so() -> None:

@@ -12,6 +12,7 @@ from jwtgate.lint.controls import LintReport
 from jwtgate.lint.registry import DEFAULT_SEVERITY, lint_report
 from jwtgate.lint.settings import LintOptions, parse_options
 from jwtgate.lint.suppress import comment_start
+from jwtgate.model import Severity
 from tests.lint.test_rules import BASE
 
 TODAY = date(2026, 12, 1)
@@ -162,17 +163,17 @@ def test_select_and_ignore_from_the_command_line() -> None:
     ignored = report(options=parse_options([], ["jg201"], [], DEFAULT_SEVERITY))
     assert [f.code for f in ignored.findings] == ["JG302"]
     assert ignored.suppressed[0].justification == "--ignore lists JG201 on the command line"
-    regraded = report(options=parse_options([], [], ["JG201=info"], DEFAULT_SEVERITY))
+    regraded = report(options=parse_options([], [], [("JG201", "info")], DEFAULT_SEVERITY))
     assert ("JG201", 10, "info") in codes(regraded)
 
 
 def test_security_rules_may_be_raised_or_kept_from_the_command_line() -> None:
-    options = parse_options([], [], ["JG3=error", "JG301=warning"], DEFAULT_SEVERITY)
+    options = parse_options([], [], [("JG3", "error"), ("JG301", "warning")], DEFAULT_SEVERITY)
     assert options.severity == (("JG3", "error"), ("JG301", "warning"))
 
 
 def test_the_command_line_overrides_the_file() -> None:
-    options = parse_options([], [], ["JG201=error"], DEFAULT_SEVERITY)
+    options = parse_options([], [], [("JG201", "error")], DEFAULT_SEVERITY)
     assert ("JG201", 10, "error") in codes(report(extra=SETTINGS + "    severity: {JG201: info}\n",
                                                  options=options))
 
@@ -180,14 +181,14 @@ def test_the_command_line_overrides_the_file() -> None:
 @pytest.mark.parametrize(("select", "ignore", "severity", "message"), [
     ([], ["JG302"], [], "JG302 covers security rules (JG3xx), which are quieted only with a reason on record"),
     ([], ["JG"], [], "JG covers security rules (JG3xx), which are quieted only with a reason on record"),
-    ([], [], ["JG304=warning"], "JG304 covers security rules"),
-    ([], [], ["JG3=info"], "JG3 covers security rules"),
-    ([], [], ["JG201"], "--severity 'JG201': expected CODE=LEVEL"),
+    ([], [], [("JG304", "warning")], "JG304 covers security rules"),
+    ([], [], [("JG3", "info")], "JG3 covers security rules"),
     (["JG9"], [], [], "--select 'JG9': not a rule code or prefix"),
     ([], ["E501"], [], "--ignore 'E501': not a rule code or prefix"),
-], ids=["ignore-security", "ignore-all", "downgrade-security", "downgrade-prefix", "no-level", "select-unknown",
+], ids=["ignore-security", "ignore-all", "downgrade-security", "downgrade-prefix", "select-unknown",
         "ignore-foreign"])
-def test_bad_command_line_controls_are_usage_errors(select: list[str], ignore: list[str], severity: list[str],
+def test_bad_command_line_controls_are_usage_errors(select: list[str], ignore: list[str],
+                                                    severity: list[tuple[str, Severity]],
                                                     message: str) -> None:
     with pytest.raises(UsageError) as err:
         parse_options(select, ignore, severity, DEFAULT_SEVERITY)

@@ -127,7 +127,7 @@ def test_sarif_reports_unreadable_files_as_failed_execution() -> None:
 
 def test_json_and_github_report_unreadable_files() -> None:
     assert json.loads(render.render_json([], UNREADABLE))["errors"] == [
-        {"file": "gone.yaml", "message": "no such file", "code": "usage.invalid"}]
+        {"file": "gone.yaml", "message": "no such file", "code": "usage.invalid", "line": None, "column": None}]
     assert render.render_github([], UNREADABLE) == "::error file=gone.yaml,title=usage.invalid::no such file"
 
 

@@ -109,8 +109,9 @@ def test_check_token_refuses_attack(attack: Attack, gateway: Gateway, kit: Kit, 
             str(tmp_path), "--model", attack.model, "--format", "json", "--", attack.build(kit)]
     result = invoke(argv)
     if attack.cli == "usage":  # whitespace inside: the TOKEN argument itself is refused
-        assert result.exit_code == 2 and result.stdout == ""
-        assert result.stderr.startswith("error: ")
+        assert result.exit_code == 2 and result.stderr.startswith("error: ")
+        (error,) = json.loads(result.stdout)["errors"]  # --format json: the error document, never the token
+        assert error["code"] == "usage.invalid" and attack.build(kit) not in result.stdout
         return
     assert result.exit_code == 1, (result.stdout, result.stderr)
     doc = json.loads(result.stdout)
