@@ -186,6 +186,9 @@ class ServeSettings:
     verified_cache_ttl: float
     log_claims: bool
     reload_interval: float = 0.0  # seconds between checks of the config and key files; 0 = off (SIGHUP only)
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    keepalive_timeout: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)

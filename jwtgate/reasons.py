@@ -87,6 +87,13 @@ REASONS: dict[str, str] = {
     "request.bad_host": "`serve`: an HTTP/1.1 request without a `Host` header, or with more than one (400)",
     "request.header_too_large": "`serve`: a header line over 8 KiB, or headers over 32 KiB in all (400, as nginx)",
     "request.method": "`serve`: a method the endpoint does not take, e.g. POST to `/v1/models` (405)",
+    "request.malformed": "`serve`: a request the HTTP parser refuses: bad framing (Content-Length with "
+                         "Transfer-Encoding, a duplicate or invalid length, a bad chunk), obs-fold, bare LF (400)",
+    "request.bad_target": "`serve`: a request target that is neither a path nor an absolute URL, e.g. `*` (400)",
+    "request.uri_too_long": "`serve`: a request target over 8 KiB (414)",
+    "request.upgrade": "`serve`: `Connection: upgrade` (websocket, h2c) on a request with a body (400)",
+    "request.timeout": "`serve`: the request head did not arrive within `header_timeout`, or its body paused "
+                       "longer than `body_timeout` (408)",
     "request.no_original_uri": "`serve` forward-auth: neither `X-Original-URI` nor `X-Forwarded-Uri` (403)",
     "model_not_found": "`serve`: `/v1/models/{id}` for a model that does not exist or the caller may not use "
                        "(404, OpenAI's code)",

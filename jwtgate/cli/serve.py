@@ -1,4 +1,4 @@
-"""``jwtgate serve``: the gateway. The server stack (uvicorn, httptools) is imported inside the command."""
+"""``jwtgate serve``: the gateway. The server stack (uvloop, httptools) is imported inside the command."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def _require_serve_extra() -> None:
     """The server stack is an extra: say how to install it instead of a ModuleNotFoundError."""
     import importlib.util
 
-    missing = [m for m in ("uvicorn", "httptools", "prometheus_client") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("uvloop", "httptools", "prometheus_client") if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"'jwtgate serve' needs the serve extra ({', '.join(missing)} not installed)",
                          hint="in the jwtgate checkout: pip install '.[serve]' (from git: pip install "

@@ -135,8 +135,9 @@ class Response:
     cancellation) closes the connection instead of returning it to the pool.
     """
 
-    def __init__(self, conn: _Connection, read_timeout: float, deadline: float | None, head: bool) -> None:
-        self.conn = conn
+    def __init__(self, conn: _Connection, read_timeout: float, deadline: float | None, head: bool,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.conn, self.loop = conn, loop
         self.read_timeout, self.deadline, self.head = read_timeout, deadline, head
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
@@ -195,7 +196,7 @@ class Response:
     # --- read by the caller ---------------------------------------------------------------------------
 
     async def _wait(self, what: str) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         timeout = self.read_timeout
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - loop.time())
@@ -296,7 +297,7 @@ class HttpClient:
         deadline = loop.time() + self.total_timeout if self.total_timeout is not None else None
         origin, host, target = self._split(url)
         conn = self._reuse(origin) or await self._connect(origin)
-        response = conn.response = Response(conn, self.read_timeout, deadline, method == "HEAD")
+        response = conn.response = Response(conn, self.read_timeout, deadline, method == "HEAD", loop)
         conn.parser = httptools.HttpResponseParser(conn)
         assert conn.transport is not None
         length = len(body) if body or method in ("POST", "PUT", "PATCH") else None

@@ -1,4 +1,4 @@
-"""Process management for ``jwtgate serve``: the listening socket, uvicorn's config, logging, GC tuning,
+"""Process management for ``jwtgate serve``: the listening socket, the HTTP server, logging, GC tuning,
 and with ``--workers N`` (N > 1) a supervisor of N processes sharing that socket.
 
 Like uvicorn's own supervisor, but each worker builds its state from the config itself (``server/wiring.py``)
@@ -8,6 +8,7 @@ one has errors.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -22,6 +23,8 @@ from typing import Any
 
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import ServeSettings
+from jwtgate.server.http_connection import Limits
+from jwtgate.server.http_server import Server, StartupFailed
 from jwtgate.server.metrics import MULTIPROC_ENV
 from jwtgate.server.state import AccessLog, ConfigRejected
 from jwtgate.server.wiring import ServeOptions, build_state
@@ -43,14 +46,6 @@ def configure_logging() -> None:
     events.propagate = False
 
 
-def uvicorn_config(app: Any, settings: ServeSettings, **extra: Any) -> Any:
-    import uvicorn
-
-    return uvicorn.Config(app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-                          lifespan="on", access_log=False, log_level="warning", proxy_headers=False,
-                          server_header=False, timeout_graceful_shutdown=int(settings.shutdown_timeout), **extra)
-
-
 def listen(settings: ServeSettings) -> socket.socket:
     """The listening socket (port 0 = any free port; the bound one is announced)."""
     try:
@@ -65,8 +60,8 @@ def listen(settings: ServeSettings) -> socket.socket:
 
 def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket | None = None,
                announce: Callable[[str], None] | None = None) -> None:
-    """One server process: build the state, run uvicorn until SIGTERM/SIGINT."""
-    import uvicorn
+    """One server process: build the state, serve on jwtgate's HTTP server (uvloop) until SIGTERM/SIGINT."""
+    import uvloop
 
     from jwtgate.server.app import create_app
 
@@ -77,13 +72,22 @@ def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket |
     if announce is not None:
         host, port = sock.getsockname()[:2]
         announce(f"listening on http://{host}:{port}")
-    server = uvicorn.Server(uvicorn_config(create_app(state), state.settings))
+    server = http_server(create_app(state), state.settings)
     tune_gc()
     try:
-        server.run(sockets=[sock])
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(server.serve(sock))
+    except StartupFailed as err:
+        raise UsageError(f"the gateway could not start: {err}") from None
     finally:
         if isinstance(state.access_log, AccessLog):
             state.access_log.flush()
+
+
+def http_server(app: Any, settings: ServeSettings) -> Server:
+    """jwtgate's HTTP server for ``app`` with the timeouts of ``jwtgate.serve``."""
+    limits = Limits(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout)
+    return Server(app, limits, shutdown_timeout=settings.shutdown_timeout, log=logging.getLogger("jwtgate.server"))
 
 
 GC_THRESHOLD = (7000, 20, 20)

@@ -82,9 +82,12 @@ class Forwarder:
         """Send upstream; map failures before the reply starts to 502/504; relay the reply as it comes."""
         t0 = time.perf_counter()
         try:
-            async with self.state.upstream.request(method, url, headers, data) as resp:
+            resp = await self.state.upstream.send(method, url, headers, data)
+            try:
                 self.state.metrics.upstream_latency.observe(time.perf_counter() - t0)
                 await self._relay_response(send, resp, ctx)
+            finally:  # back to the pool only when the reply was read to its end
+                self.state.upstream.release(resp.conn)
         except Timeout:
             self._upstream_failed(ctx, 504, "upstream.timeout", "the upstream did not answer in time")
         except ConnectFailed as exc:
@@ -152,7 +155,8 @@ class _DisconnectWatch:
         self.timer: asyncio.TimerHandle | None = None
 
     def __enter__(self) -> None:
-        self.timer = asyncio.get_running_loop().call_later(WATCH_AFTER, self._start)
+        if self.task is not None:
+            self.timer = self.task.get_loop().call_later(WATCH_AFTER, self._start)
 
     def __exit__(self, *exc: object) -> None:
         if self.timer is not None:

@@ -1,4 +1,4 @@
-"""``jwtgate serve`` (a real uvicorn subprocess) in front of a fake upstream, trusting a real OpenID Connect
+"""``jwtgate serve`` (a real subprocess) in front of a fake upstream, trusting a real OpenID Connect
 provider (oidc-provider): its tokens, a key rotation while serve runs, the provider going down (stale set
 inside the window, then fail closed, ``/readyz``) and coming back (recovery without a restart).
 

@@ -1,4 +1,4 @@
-"""`jwtgate serve` as a subprocess (real uvicorn on 127.0.0.1, port 0), its stderr read on a thread."""
+"""`jwtgate serve` as a subprocess (its own HTTP server on 127.0.0.1, port 0), its stderr read on a thread."""
 
 from __future__ import annotations
 

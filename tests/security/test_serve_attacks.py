@@ -1,4 +1,4 @@
-"""The attack table through a real ``jwtgate serve`` (subprocess, uvicorn on 127.0.0.1), and upstream faults.
+"""The attack table through a real ``jwtgate serve`` (subprocess on 127.0.0.1), and upstream faults.
 
 Every attack gets 401 (token), 403 (policy) or 503 (keys) with its reason code, and the fake upstream
 receives none of them. Upstream faults get the right status within the upstream timeout, never a hang.

@@ -1,7 +1,8 @@
-"""Forwarding end to end: a real uvicorn on 127.0.0.1 in front of a real aiohttp upstream on 127.0.0.1."""
+"""Forwarding end to end: jwtgate's HTTP server on 127.0.0.1 in front of a real aiohttp upstream on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -9,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+import uvloop
 
 from jwtgate.server.app import create_app
-from jwtgate.server.process import uvicorn_config
+from jwtgate.server.http_server import Server
+from jwtgate.server.process import http_server
 from tests.server.conftest import WAIT, FakeUpstream, Keys, StateFactory
 
 DEV = {"roles": ["gw-dev"]}
@@ -27,28 +29,31 @@ def free_port() -> int:
 
 @pytest.fixture
 def gateway(make_state: StateFactory) -> Iterator[Gateway]:
-    """Start jwtgate under a real uvicorn (uvloop, httptools) on an ephemeral port; returns its URL."""
-    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+    """Start jwtgate on its HTTP server (uvloop) in a thread, on an ephemeral port; returns its URL."""
+    running: list[tuple[Server, asyncio.AbstractEventLoop, threading.Thread, socket.socket]] = []
 
     def start(**flags: Any) -> str:
         state = make_state(**flags)
         sock = socket.create_server(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn_config(create_app(state), state.settings))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        server = http_server(create_app(state), state.settings)
+        loop = uvloop.new_event_loop()
+        thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(sock, signals=False),),
+                                  daemon=True)
         thread.start()
         ready = threading.Event()
         for _ in range(int(WAIT / 0.01)):
             if server.started or not thread.is_alive():
                 break
             ready.wait(0.01)
-        assert server.started, "uvicorn did not start"
-        running.append((server, thread, sock))
+        assert server.started, "the server did not start"
+        running.append((server, loop, thread, sock))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     yield start
-    for server, thread, sock in running:
-        server.should_exit = True
+    for server, loop, thread, sock in running:
+        loop.call_soon_threadsafe(server.stop)
         thread.join(WAIT)
+        loop.close()
         sock.close()
 
 

@@ -149,7 +149,7 @@ def test_sighup_reloads_a_good_config_and_keeps_the_old_on_errors(served: tuple[
     server.proc.send_signal(signal.SIGHUP)
     server.wait_for(r"keeping the running config")
     assert status("o1-secret") == 200
-    assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its graceful shutdown
+    assert server.stop() == 0  # a graceful drain on SIGTERM ends with status 0
 
 
 def _publish(configmap: Path, version: str, files: dict[str, str]) -> None:
