@@ -6,6 +6,7 @@ JG301 unset environment variables) kept on the Policy, and the value falls back 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -272,7 +273,15 @@ def _scalar(ctx: _Ctx, node: dict[str, Any], key: str, spec: S.Field, path: str)
     loc = _value_loc(ctx, node, key)
     ctx.locations[full] = _key_loc(ctx, node, key)
     ok, value = _coerce(ctx, node[key], spec, full, loc)
+    if ok and spec.positive and not _is_positive(value):
+        ctx.add("JG103", "error", f"'{full}' is {node[key]!r}; it must be a positive number", loc,
+                f"use a finite number above 0, e.g. {key}: {spec.default:g} (the default)", full)
+        return spec.default
     return value if ok else spec.default
+
+
+def _is_positive(value: float | int) -> bool:
+    return math.isfinite(value) and value > 0
 
 
 def _truthy(ctx: _Ctx, node: dict[str, Any], key: str, path: str) -> bool:

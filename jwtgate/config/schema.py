@@ -38,6 +38,7 @@ class Field:
     required: bool = False
     items: Schema | None = None  # for lists of mappings / nested mappings
     choices: tuple[str, ...] | None = None
+    positive: bool = False  # a number that must be finite and above 0 (a duration, a size)
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,12 @@ SERVE = Schema(
         "verified_cache_size": Field(INT, default=10_000),
         "verified_cache_ttl": Field(NUM, default=300.0),
         "reload_interval": Field(NUM, default=0.0),
+        # slow clients (seconds): a request head must arrive within header_timeout of its first byte; a body
+        # may pause at most body_timeout between two reads (both 408 request.timeout); an idle keep-alive
+        # connection is closed after keepalive_timeout.
+        "header_timeout": Field(NUM, default=10.0, positive=True),
+        "body_timeout": Field(NUM, default=60.0, positive=True),
+        "keepalive_timeout": Field(NUM, default=5.0, positive=True),
         "log_claims": Field(BOOL, default=False),
     },
 )

@@ -58,5 +58,27 @@ def no_audience(ctx: LintContext) -> Iterator[Finding]:
             "jwtgate.insecure_skip_audience: true to accept any audience on purpose")
 
 
-RULES = (direct_without_api_base, direct_foreign_provider, no_audience)
+# Above these (seconds) a client holds a connection that long by being slow or idle, and a few such clients
+# exhaust the gateway (slowloris); nginx's defaults are 60 s (client_header_timeout, client_body_timeout)
+# and 75 s (keepalive_timeout).
+SLOW_CLIENT_LIMITS = {
+    "header_timeout": (60.0, "a client may take that long to send a request's headers"),
+    "body_timeout": (300.0, "a client may pause that long between two parts of a request body"),
+    "keepalive_timeout": (300.0, "an idle keep-alive connection stays open that long"),
+}
+
+
+@rule("JG142", "warning", "a slow-client timeout (header, body, keep-alive) long enough for a few slow "
+      "clients to hold every connection")
+def slow_client_timeout(ctx: LintContext) -> Iterator[Finding]:
+    serve = ctx.policy.settings.serve
+    for name, (limit, what) in SLOW_CLIENT_LIMITS.items():
+        value = getattr(serve, name)
+        if value > limit:
+            yield slow_client_timeout.finding(
+                f"{name} is {value:g} s: {what}, so a few slow clients can hold every connection (slowloris)",
+                ctx.where(f"jwtgate.serve.{name}", "jwtgate.serve"), f"use at most {limit:g} s")
+
+
+RULES = (direct_without_api_base, direct_foreign_provider, no_audience, slow_client_timeout)
 

@@ -113,6 +113,12 @@ SCHEMA_CASES = [
     ("empty", "# only a comment\n", [("JG003", "error", 1, 1)], "add a model_list and general_settings"),
     ("duplicate", "a: 1\na: 2\n", [("JG004", "error", 2, 1)], None),
     ("syntax", "a: [\n", [("JG001", "error", 2, 1)], None),
+    ("timeout-zero", "jwtgate:\n  serve:\n    header_timeout: 0\n", [("JG103", "error", 3, 21)],
+     "use a finite number above 0, e.g. header_timeout: 10 (the default)"),
+    ("timeout-negative", "jwtgate:\n  serve:\n    body_timeout: -5\n", [("JG103", "error", 3, 19)],
+     "use a finite number above 0, e.g. body_timeout: 60 (the default)"),
+    ("timeout-infinite", "jwtgate:\n  serve:\n    keepalive_timeout: .inf\n", [("JG103", "error", 3, 24)],
+     "use a finite number above 0, e.g. keepalive_timeout: 5 (the default)"),
 ]
 
 
@@ -155,3 +161,18 @@ def test_load_policy_file_strips_bom(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbfgeneral_settings:\n  enable_jwt_auth: true\n")
     policy = load_policy_file(str(path), {})
     assert policy.enable_jwt_auth is True and policy.file == str(path)
+
+
+def test_slow_client_timeouts_load_with_their_defaults_and_as_set() -> None:
+    serve = load("jwtgate:\n  serve: {}\n").settings.serve
+    assert (serve.header_timeout, serve.body_timeout, serve.keepalive_timeout) == (10.0, 60.0, 5.0)
+    serve = load("jwtgate:\n  serve:\n    header_timeout: 0.5\n    body_timeout: 2\n"
+                 "    keepalive_timeout: 75\n").settings.serve
+    assert (serve.header_timeout, serve.body_timeout, serve.keepalive_timeout) == (0.5, 2.0, 75.0)
+
+
+def test_a_non_positive_timeout_names_the_key_and_is_not_used() -> None:
+    policy = load("jwtgate:\n  serve:\n    header_timeout: 0\n")
+    (finding,) = policy.findings
+    assert finding.message == "'jwtgate.serve.header_timeout' is 0; it must be a positive number"
+    assert policy.settings.serve.header_timeout == 10.0

@@ -50,6 +50,8 @@ CASES = [
     ("JG109-mappings-only", "    scope_mappings:\n      - scope: chat\n        models: [gpt-4o]\n",
      [("JG109", 10, 5)]),
     ("JG109-flag-only", "    enforce_scope_based_access: true\n", [("JG109", 10, 5)]),
+    ("JG142", "jwtgate:\n  serve:\n    header_timeout: 61\n    body_timeout: 300\n    keepalive_timeout: 600\n",
+     [("JG142", 12, 5), ("JG142", 14, 5)]),
     ("JG113", "    role_mappings:\n      - {role: admin, internal_role: proxy_admin}\n", [("JG113", 10, 5)]),
     ("JG201", "  role_permissions:\n    - role: team\n      models: [gpt-4o]\n", [("JG201", 10, 3)]),
     ("JG202", "  enforce_rbac: true\n", [("JG202", 10, 3)]),

@@ -6,17 +6,15 @@ every one must be answered 400 and the fake upstream must see none of them (ngin
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.security.kit import Kit, write_world
-from tests.security.served import WAIT, Served, serve_args
+from tests.security.served import Served, serve_args
 from tests.security.upstream import Upstream
-
-BODY = b'{"model": "small", "messages": []}'
+from tests.security.wire import BODY, TE, chunked, exchange, request, status
 
 
 @pytest.fixture(scope="module")
@@ -36,45 +34,12 @@ def token() -> str:
     return Kit(now=time.time(), attacker_url="http://127.0.0.1:9").token()
 
 
-def exchange(gateway: tuple[str, int], raw: bytes) -> bytes:
-    """Send ``raw`` and read until the server closes the connection (or WAIT passes)."""
-    with socket.create_connection(gateway, timeout=WAIT) as sock:
-        sock.sendall(raw)
-        reply = b""
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            try:
-                data = sock.recv(65536)
-            except (ConnectionResetError, TimeoutError):
-                break
-            if not data:
-                break
-            reply += data
-        return reply
-
-
-def status(reply: bytes) -> int:
-    return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else 0
-
-
 def refused_by_the_gateway(reply: bytes) -> bool:
     """The 400 came from serve itself (its HTTP parser or jwtgate's rules), not relayed from the upstream."""
     body = reply.partition(b"\r\n\r\n")[2]
     return body == b"Invalid HTTP request received." or b'"code":"request.' in body.replace(b" ", b"")
 
 
-def request(token: str, *, host: bytes = b"Host: gw\r\n", extra: bytes = b"", framing: bytes | None = None,
-            body: bytes = BODY, version: bytes = b"HTTP/1.1") -> bytes:
-    framing = b"Content-Length: %d\r\n" % len(body) if framing is None else framing
-    return (b"POST /v1/chat/completions " + version + b"\r\n" + host + b"Authorization: Bearer " + token.encode()
-            + b"\r\nContent-Type: application/json\r\nConnection: close\r\n" + extra + framing + b"\r\n" + body)
-
-
-def chunked(body: bytes, size: bytes | None = None) -> bytes:
-    return (size or b"%x" % len(body)) + b"\r\n" + body + b"\r\n0\r\n\r\n"
-
-
-TE = b"Transfer-Encoding: chunked\r\n"
 PROBES = {
     "no-host": {"host": b""},
     "two-hosts": {"host": b"Host: gw\r\nHost: other\r\n"},

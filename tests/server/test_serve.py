@@ -48,6 +48,17 @@ def test_config_with_errors_refuses_to_start(tmp_path: Path) -> None:
     assert "not starting" in result.stderr
 
 
+def test_a_non_positive_slow_client_timeout_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("jwtgate:\n  jwks: [jwks.json]\n  serve:\n    upstream: http://127.0.0.1:9\n"
+                      "    body_timeout: 0\n")
+    result = invoke(["serve", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{config}:5:19: JG103 error: 'jwtgate.serve.body_timeout' is 0; it must be a positive number" in (
+        result.stderr)
+    assert "not starting" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_the_configs_own_suppressions_apply_at_start(tmp_path: Path) -> None:
     text = Path("sample_configs/broken/rbac-flag.yaml").read_text(encoding="utf-8")
     config = tmp_path / "c.yaml"
