@@ -85,7 +85,8 @@ REASONS: dict[str, str] = {
     "request.too_large": "`serve`: a body over the size limit (413)",
     "request.bad_length": "`serve`: an invalid `Content-Length` (400)",
     "request.bad_host": "`serve`: an HTTP/1.1 request without a `Host` header, or with more than one (400)",
-    "request.header_too_large": "`serve`: a header line over 8 KiB, or headers over 32 KiB in all (400, as nginx)",
+    "request.header_too_large": "`serve`: a header line over 8 KiB, or headers over 32 KiB in all (400, as nginx); "
+                                "more than 128 headers, or a head over 256 KiB while it arrives (431)",
     "request.method": "`serve`: a method the endpoint does not take, e.g. POST to `/v1/models` (405)",
     "request.malformed": "`serve`: a request the HTTP parser refuses: bad framing (Content-Length with "
                          "Transfer-Encoding, a duplicate or invalid length, a bad chunk), obs-fold, bare LF (400)",
