@@ -11,22 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.security.kit import Kit, write_world
-from tests.security.served import Served, serve_args
+from tests.security.kit import Kit
 from tests.security.upstream import Upstream
-from tests.security.wire import BODY, TE, chunked, exchange, request, status
+from tests.security.wire import BODY, TE, chunked, exchange, request, serving, status
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[tuple[str, int]]:
-    directory = tmp_path_factory.mktemp("http-rules")
-    config, _ = write_world(directory)
-    served = Served(serve_args(config, upstream.url), {"JWTGATE_CACHE_DIR": str(directory / "cache")})
-    try:
-        host, port = served.listening().url.removeprefix("http://").split(":")
-        yield host, int(port)
-    finally:
-        served.stop()
+    yield from serving(tmp_path_factory.mktemp("http-rules"), upstream)
 
 
 @pytest.fixture(scope="module")

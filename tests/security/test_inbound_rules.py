@@ -364,6 +364,16 @@ def test_a_client_gone_mid_stream_cancels_the_upstream_request_and_is_logged(ser
     assert (record["status"], record["reason"]) == (200, "client.disconnected"), line
 
 
+def test_a_client_gone_before_the_reply_is_logged_499(served: Served, gateway: Address, kit: Kit) -> None:
+    gone = kit.token(sub="gone-before-reply")
+    with socket.create_connection(gateway, timeout=WAIT) as sock:  # the upstream does not answer
+        sock.sendall(request(gone, body=chat(ident="gone-early"), extra=b"x-test-mode: stall_headers\r\n"))
+        time.sleep(0.2)
+    line = served.wait_for(r'\{.*"subject":"gone-before-reply".*\}').group(0)
+    record = json.loads(line)
+    assert (record["status"], record["reason"]) == (499, "client.disconnected"), line
+
+
 @pytest.mark.parametrize("raw", [
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)),  # a TLS ClientHello on the HTTP port
     b"GE(T /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n",  # '(' cannot be in a method

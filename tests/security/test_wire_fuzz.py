@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.kit import Kit, write_world
-from tests.security.served import Served, serve_args
+from tests.security.kit import Kit
 from tests.security.upstream import Upstream
+from tests.security.wire import serving
 
 EXAMPLES = int(os.environ.get("JWTGATE_WIRE_FUZZ_EXAMPLES", "60"))
 READ = 0.3  # seconds an example waits for its answer
@@ -35,14 +35,7 @@ INTERESTING = [b"\r\n", b"\n", b"\r", b" ", b":", b"\x00", b"0", b"\r\n\r\n", b"
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[tuple[str, int]]:
-    directory = tmp_path_factory.mktemp("wire-fuzz")
-    config, _ = write_world(directory)
-    served = Served(serve_args(config, upstream.url), {"JWTGATE_CACHE_DIR": str(directory / "cache")})
-    try:
-        host, port = served.listening().url.removeprefix("http://").split(":")
-        yield host, int(port)
-    finally:
-        served.stop()
+    yield from serving(tmp_path_factory.mktemp("wire-fuzz"), upstream)
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,31 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httptools
 
-from tests.security.served import WAIT
+from tests.security.kit import write_world
+from tests.security.served import WAIT, Served, serve_args
+from tests.security.upstream import Upstream
 
 Address = tuple[str, int]
 BODY = b'{"model": "small", "messages": []}'
 TE = b"Transfer-Encoding: chunked\r\n"
+
+
+def serving(directory: Path, upstream: Upstream) -> Iterator[Address]:
+    """A ``jwtgate serve`` on the security kit's default world in front of ``upstream``, for a module
+    fixture: yields its address and stops it after."""
+    config, _ = write_world(directory)
+    served = Served(serve_args(config, upstream.url), {"JWTGATE_CACHE_DIR": str(directory / "cache")})
+    try:
+        host, port = served.listening().url.removeprefix("http://").split(":")
+        yield host, int(port)
+    finally:
+        served.stop()
 
 
 def request(token: str, *, target: bytes = b"/v1/chat/completions", host: bytes = b"Host: gw\r\n",
