@@ -6,6 +6,7 @@ real ``jwtgate serve`` are in tests/security/test_http_rules.py and test_inbound
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -332,6 +333,32 @@ def test_stop_cuts_what_outlives_the_shutdown_timeout(serve: Callable[..., Runni
         t0 = time.monotonic()
         run.stop()
         assert not run.thread.is_alive() and time.monotonic() - t0 < WAIT
+
+
+def test_a_client_that_reads_nothing_is_disconnected_after_body_timeout(serve: Callable[..., Running]) -> None:
+    """The reply is not buffered without bound for a client that stopped reading: once the transport's
+    buffer is full and nothing drains for ``body_timeout``, the connection is cut and the app told."""
+    told = threading.Event()
+    chunk = b"x" * 65536
+
+    async def firehose(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(2000):  # 128 MiB if nobody stopped it
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if (await receive())["type"] == "http.disconnect":
+            told.set()
+
+    run = serve(firehose, limits=Limits(header_timeout=5, body_timeout=0.5, keepalive_timeout=5))
+    with socket.create_connection(("127.0.0.1", run.port), timeout=WAIT) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(get())
+        assert told.wait(WAIT), "the app was never told that the client is gone"
+        received = 0
+        with contextlib.suppress(OSError):
+            while data := sock.recv(1 << 20):
+                received += len(data)
+    assert received < 64 * 1024 * 1024
 
 
 def test_a_failed_startup_refuses_to_serve() -> None:
