@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from jwtgate.model import Policy
+if TYPE_CHECKING:  # annotations only: `jwtgate --version` reads LITELLM_VERSION without building the model
+    from jwtgate.model import Policy
 
 LITELLM_VERSION = "1.108.7"
 
