@@ -76,6 +76,7 @@ class HttpConnection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_size = 0
         self.expect = False  # the request being parsed asked for 100-continue
+        self.framed = False  # ... and announced a body
         self.reading: Cycle | None = None  # the request whose body is arriving
         self.cycle: Cycle | None = None  # the request being answered
         self.queue: collections.deque[Cycle] = collections.deque()  # pipelined requests after it
@@ -134,7 +135,7 @@ class HttpConnection(asyncio.Protocol):
     # --- httptools callbacks --------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.url, self.headers, self.head_size, self.expect = b"", [], 0, False
+        self.url, self.headers, self.head_size, self.expect, self.framed = b"", [], 0, False, False
         self.phase, self.since = HEAD, time.monotonic()
 
     def on_url(self, url: bytes) -> None:
@@ -151,6 +152,8 @@ class HttpConnection(asyncio.Protocol):
         name = name.lower()
         if name == b"expect" and value.strip().lower() == b"100-continue":
             self.expect = True
+        elif name in (b"content-length", b"transfer-encoding") and value.strip() not in (b"", b"0"):
+            self.framed = True
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -158,10 +161,15 @@ class HttpConnection(asyncio.Protocol):
         method = parser.get_method().decode("ascii")
         if method == "CONNECT":
             raise _Refuse(405, "request.method", "CONNECT is not supported: jwtgate is not a tunnel")
+        upgrade = parser.should_upgrade()
+        if upgrade and self.framed:  # llhttp would hand the body to the new protocol: the app would see none
+            raise _Refuse(400, "request.upgrade", "jwtgate does not upgrade connections; send the request without "
+                                                  "'Connection: upgrade'")
         version = parser.get_http_version()
         scope = self._scope(method, version)
         expect = self.expect and version == "1.1"
-        cycle = Cycle(self, scope, parser.should_keep_alive() and not self.server.draining, expect)
+        keep_alive = parser.should_keep_alive() and not upgrade and not self.server.draining
+        cycle = Cycle(self, scope, keep_alive, expect)
         self.reading = cycle
         self.phase, self.since = BODY, time.monotonic()
         if self.cycle is None:
@@ -241,16 +249,9 @@ class HttpConnection(asyncio.Protocol):
             self.phase, self.since = IDLE, time.monotonic()
 
     def _upgrade(self) -> None:
-        """``Connection: upgrade`` (websocket, h2c): answered as plain HTTP/1.1 when it has no body, then closed;
-        llhttp hands any body to the new protocol, so one with a body would be read as empty: refused."""
-        cycle = self.reading or (self.queue[-1] if self.queue else self.cycle)
-        framing = any(k in (b"content-length", b"transfer-encoding") and v.strip() not in (b"", b"0")
-                      for k, v in self.headers)
-        if cycle is None or framing:
-            self.refuse(_Refuse(400, "request.upgrade", "jwtgate does not upgrade connections; send the request "
-                                                        "without 'Connection: upgrade'"))
-            return
-        cycle.keep_alive = False
+        """After a ``Connection: upgrade`` request (websocket, h2c) without a body, which is answered as plain
+        HTTP/1.1 and closes the connection (on_headers_complete): nothing more is read. One with a body was
+        refused there."""
         self.stopped_reading = True
         self._update_reading()
 

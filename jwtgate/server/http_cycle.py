@@ -176,6 +176,8 @@ class Cycle:
             await self.conn.drain()
         else:
             self.complete = True
+            if self.remaining and not (self.head_only or self.status in NO_BODY_STATUS):
+                self.close = True  # shorter than its content-length: the client must not read on into the next
             self.wake()
             self.conn.cycle_done(self)
 

@@ -387,6 +387,28 @@ def test_garbage_is_a_400_and_closed_and_the_server_keeps_serving(raw: bytes, ga
     assert reply(talk(gateway, request(token)).data).status == 200
 
 
+def test_an_upgrade_with_a_body_is_refused_and_never_forwarded(gateway: Address, token: str,
+                                                                upstream: Upstream) -> None:
+    """llhttp hands the body of a ``Connection: upgrade`` request to the new protocol: forwarded, it would
+    arrive empty (a model check on nothing). It is refused instead."""
+    before = upstream.count()
+    upgrade = b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+    raw = request(token, body=chat(ident="upgrade"), close=False, extra=upgrade)
+    outcome = talk(gateway, raw, within=SLACK)
+    answer = reply(outcome.data)
+    assert (answer.status, answer.error_code()) == (400, "request.upgrade"), outcome.data[:300]
+    assert outcome.closed and upstream.count() == before
+
+
+def test_an_upgrade_without_a_body_is_answered_as_http_1_1_then_closed(gateway: Address, token: str) -> None:
+    raw = (b"GET /v1/models HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer " + token.encode()
+           + b"\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"
+           + b"\r\n\r\n")
+    outcome = talk(gateway, raw, within=SLACK)
+    assert reply(outcome.data).status == 200, outcome.data[:300]
+    assert b"connection: close" in outcome.data.lower() and outcome.closed
+
+
 # --- graceful drain -----------------------------------------------------------------------------------
 
 

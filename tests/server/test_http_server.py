@@ -279,6 +279,20 @@ def test_a_reply_longer_than_its_content_length_is_cut(serve: Callable[..., Runn
     assert data.endswith(b"\r\n\r\nabc") and b"SMUGGLED" not in data
 
 
+def test_a_reply_shorter_than_its_content_length_closes_the_connection(serve: Callable[..., Running]) -> None:
+    async def short(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        await send({"type": "http.response.body", "body": b"abc", "more_body": False})
+
+    run = serve(short)
+    with socket.create_connection(("127.0.0.1", run.port), timeout=WAIT) as sock:
+        sock.sendall(get() + get())  # a second request must not be answered into the first one's body
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.endswith(b"\r\n\r\nabc") and data.count(b"HTTP/1.1 200") == 1
+
+
 def test_a_client_gone_is_reported_through_receive(serve: Callable[..., Running]) -> None:
     seen: list[str] = []
     done = threading.Event()
