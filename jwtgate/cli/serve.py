@@ -11,8 +11,9 @@ from jwtgate.cli.options import check_choice
 from jwtgate.errors import UsageError
 
 CONFIG = typer.Option(..., "--config", "-c", help="LiteLLM-style config (YAML) with the policy.")
-UPSTREAM = typer.Option(None, "--upstream", help="Where allowed requests go (e.g. a LiteLLM proxy) unless the "
-                        "model has an api_base. [jwtgate.serve.upstream]")
+UPSTREAM = typer.Option(None, "--upstream", help="Where allowed requests go: in mode litellm (the default) every "
+                        "allowed request (the LiteLLM proxy); in mode direct those of models without an api_base. "
+                        "[jwtgate.serve.upstream]")
 HOST = typer.Option(None, "--host", help="Address to listen on. [default: 127.0.0.1]")
 PORT = typer.Option(None, "--port", min=0, max=65535, help="Port to listen on (0 = any free port). [default: 4000]")
 WORKERS = typer.Option(None, "--workers", min=1, help="Worker processes sharing the socket. [default: 1]")

@@ -68,7 +68,7 @@ async def verify(pipeline: Pipeline, gate: Gate, scope: Scope, receive: Receive,
     """Answer the gateway's question about the request it holds: 200 with identity headers, else a Refusal."""
     headers = scope["headers"]
     method, route = original_route(scope)
-    ctx.path = route
+    ctx.method, ctx.path = method, route  # the log line is about the request the gateway holds
     auth = await pipeline.authenticate(gate, scope, ctx)
     data = await pipeline.body(scope, receive)
     try:

@@ -39,3 +39,10 @@ def test_usage_line_names_the_arguments_the_readme_names(command: str) -> None:
 def test_fail_on_commands_state_their_exit_codes_plainly(command: str) -> None:
     text = " ".join(invoke([command, "--help"]).stdout.split())
     assert "0 no --fail-on given or its condition not met, 1 the --fail-on condition met, 2 unreadable input" in text
+
+
+def test_serve_upstream_help_says_the_default_mode_sends_every_allowed_request_there() -> None:
+    text = " ".join(invoke(["serve", "--help"]).stdout.split())
+    upstream = text.split("--upstream <str>", 1)[1].split("--host", 1)[0]
+    assert "in mode litellm (the default) every allowed request" in upstream, upstream
+    assert "in mode direct those of models without an api_base" in upstream, upstream

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -55,6 +57,18 @@ def test_verify_decisions(make_state: StateFactory, keys: Keys, role: str | None
             assert r.json()["error"]["code"] == code
 
     run(make_state(), scenario)
+
+
+def test_verify_log_line_names_the_original_method_and_path(make_state: StateFactory, keys: Keys,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(client: Client) -> None:
+        headers = ask(keys, "dev", "/v1/chat/completions", **{"x-model": "gpt-4o", "x-original-method": "POST"})
+        assert (await client.get("/auth/verify", headers=headers)).status_code == 200
+
+    with caplog.at_level(logging.INFO, logger="jwtgate.access"):
+        run(make_state(), scenario)
+    record = next(json.loads(r.getMessage()) for r in caplog.records if r.name == "jwtgate.access")
+    assert (record["method"], record["path"], record["decision"]) == ("POST", "/v1/chat/completions", "allow")
 
 
 def test_verify_reads_a_forwarded_body(make_state: StateFactory, keys: Keys) -> None:
