@@ -134,6 +134,13 @@ class JwtgateApp:
         await send_refusal(send, refusal, hide=self.hide, reason_header=reason_header,
                            anthropic=is_anthropic(ctx.path))
 
+    def connection_refused(self, status: int, code: str) -> None:
+        """A request jwtgate's HTTP server answered itself (malformed, too large, too slow) before this app saw
+        it: logged and counted like any other refusal."""
+        ctx = Ctx("", "", time.perf_counter())
+        ctx.decision, ctx.reason, ctx.status = "error", code, status
+        self.finish(ctx)
+
     def finish(self, ctx: Ctx) -> None:
         self.state.metrics.count_request(ctx.decision, ctx.reason or "ok")
         self.state.access_log(ctx.record((time.perf_counter() - ctx.t0) * 1000.0))

@@ -25,8 +25,10 @@ MAX_HEAD = 256 * 1024  # the whole head while it arrives; the app applies its fi
 MAX_HEADERS = 128  # header lines per request (Apache's LimitRequestFields is 100; LLM SDKs send about 15)
 ASGI = {"version": "3.0", "spec_version": "2.3"}
 
+LINGER = 2.0  # seconds a closing connection reads on (discarding) so its last reply is not lost to a reset
+
 # Connection phases, read by the sweeper that enforces the timeouts.
-NEW, IDLE, HEAD, BODY, BUSY = range(5)
+NEW, IDLE, HEAD, BODY, BUSY, LINGERING = range(6)
 
 
 class Host(Protocol):
@@ -37,6 +39,9 @@ class Host(Protocol):
     log: logging.Logger
     draining: bool
     connections: set[HttpConnection]
+
+    def refused(self, status: int, code: str) -> None:
+        """A request answered by the server itself, never seen by the app (for the access log)."""
 
 
 class _Refuse(Exception):
@@ -263,8 +268,10 @@ class HttpConnection(asyncio.Protocol):
             reading.lost()
         if cycle is None or cycle.complete or (cycle is reading and not cycle.head_written):
             self.write(error_reply(refusal.status, refusal.code, refusal.message))
-            if cycle is not None:
-                cycle.lost()  # the app, still waiting for this body, hears that the client is gone
+            if cycle is not None and not cycle.complete:  # the app, waiting for this body, hears why it ends
+                cycle.lost((refusal.status, refusal.code, refusal.message))
+            else:
+                self.server.refused(refusal.status, refusal.code)
             self.close()
             return
         cycle.keep_alive = False  # the reply in flight closes the connection; this request gets none
@@ -275,7 +282,10 @@ class HttpConnection(asyncio.Protocol):
     def expire(self, now: float, limits: Limits) -> None:
         """The sweeper's check of this connection's timeouts."""
         phase = self.phase
-        if self.paused_writing and now - self.write_paused_since > limits.body_timeout:
+        if phase == LINGERING:
+            if now - self.since > LINGER:
+                self.abort()
+        elif self.paused_writing and now - self.write_paused_since > limits.body_timeout:
             self.abort()  # the client has read nothing of its reply for too long
         elif (phase == NEW and now - self.since > limits.header_timeout) or \
                 (phase == IDLE and now - self.since > limits.keepalive_timeout):
@@ -338,13 +348,30 @@ class HttpConnection(asyncio.Protocol):
                 self.transport.pause_reading()
 
     def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
+        """Close once what is written has gone: the write side first, then read on (discarding) for up to
+        LINGER seconds, so a client still sending (a body its refusal did not need) reads the reply instead of
+        losing it to a reset, as nginx's lingering close."""
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        self.closed = True
+        if not transport.can_write_eof():
+            transport.close()
             self.server.connections.discard(self)
+            return
+        try:
+            transport.write_eof()
+        except (OSError, RuntimeError):
+            transport.close()
+            self.server.connections.discard(self)
+            return
+        self.phase, self.since = LINGERING, time.monotonic()
+        if self.paused_reading:
+            self.paused_reading = False
+            transport.resume_reading()
 
     def abort(self) -> None:
-        if self.transport is not None and not self.closed:
+        if self.transport is not None and (not self.closed or self.phase == LINGERING):
             self.closed = True
             self.transport.abort()
             self.server.connections.discard(self)

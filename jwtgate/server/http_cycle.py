@@ -79,6 +79,7 @@ class Cycle:
         "head_written",
         "headers",
         "keep_alive",
+        "refusal",
         "remaining",
         "scope",
         "started",
@@ -97,6 +98,7 @@ class Cycle:
         self.headers: list[tuple[bytes, bytes]] = []
         self.remaining: int | None = None  # bytes still owed under the reply's own content-length
         self.waiter: asyncio.Future[None] | None = None
+        self.refusal: tuple[int, str, str] | None = None
 
     # --- fed by the connection ------------------------------------------------------------------------
 
@@ -111,8 +113,10 @@ class Cycle:
         self.body_done = True
         self.wake()
 
-    def lost(self) -> None:
+    def lost(self, refusal: tuple[int, str, str] | None = None) -> None:
+        """The client is gone, or (``refusal``: status, code, message) the server answered and closed."""
         self.disconnected = True
+        self.refusal = refusal
         self.wake()
 
     def wake(self) -> None:
@@ -139,8 +143,8 @@ class Cycle:
             self.conn.write(CONTINUE)
         while not self.chunks and not self.body_done and not self.disconnected:
             await self._wait()
-        if self.disconnected:
-            return {"type": "http.disconnect"}
+        if self.disconnected:  # an extra key tells jwtgate's app why, when the server cut the request
+            return {"type": "http.disconnect", "jwtgate.refusal": self.refusal}
         chunks = self.chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         chunks.clear()

@@ -29,9 +29,10 @@ import logging
 import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
-from jwtgate.server.http_connection import ASGI, App, HttpConnection, Limits
+from jwtgate.server.http_connection import ASGI, LINGERING, App, HttpConnection, Limits
 from jwtgate.server.types import Message, Scope
 
 
@@ -42,8 +43,10 @@ class StartupFailed(Exception):
 class Server:
     """Runs ``app`` on a listening socket until ``stop()`` (or SIGTERM/SIGINT with ``signals``)."""
 
-    def __init__(self, app: App, limits: Limits, *, shutdown_timeout: float, log: logging.Logger) -> None:
+    def __init__(self, app: App, limits: Limits, *, shutdown_timeout: float, log: logging.Logger,
+                 on_refusal: Callable[[int, str], None] | None = None) -> None:
         self.app, self.limits, self.shutdown_timeout, self.log = app, limits, shutdown_timeout, log
+        self.on_refusal = on_refusal  # told of each request the server answered itself (status, reason code)
         self.connections: set[HttpConnection] = set()
         self.draining = False
         self.started = False
@@ -73,6 +76,13 @@ class Server:
                     self.loop.remove_signal_handler(sig)
             await self._shutdown(server)
 
+    def refused(self, status: int, code: str) -> None:
+        if self.on_refusal is not None:
+            try:
+                self.on_refusal(status, code)
+            except Exception:
+                self.log.exception("bug: recording a refusal failed")
+
     def stop(self) -> None:
         """Begin the graceful drain (safe to call from the loop's thread, more than once)."""
         if self._stop is not None:
@@ -90,7 +100,7 @@ class Server:
         deadline = self.loop.time() + self.shutdown_timeout
         for conn in list(self.connections):
             conn.drain_close()
-        while self.connections and self.loop.time() < deadline:
+        while any(c.phase != LINGERING for c in self.connections) and self.loop.time() < deadline:
             now = time.monotonic()
             for conn in list(self.connections):
                 conn.expire(now, self.limits)

@@ -19,7 +19,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jwtgate.errors import JwtgateError, UsageError
 from jwtgate.model import ServeSettings
@@ -28,6 +28,9 @@ from jwtgate.server.http_server import Server, StartupFailed
 from jwtgate.server.metrics import MULTIPROC_ENV
 from jwtgate.server.state import AccessLog, ConfigRejected
 from jwtgate.server.wiring import ServeOptions, build_state
+
+if TYPE_CHECKING:
+    from jwtgate.server.app import JwtgateApp
 
 
 def configure_logging() -> None:
@@ -84,10 +87,12 @@ def run_worker(opts: ServeOptions, env: Mapping[str, str], sock: socket.socket |
             state.access_log.flush()
 
 
-def http_server(app: Any, settings: ServeSettings) -> Server:
-    """jwtgate's HTTP server for ``app`` with the timeouts of ``jwtgate.serve``."""
+def http_server(app: JwtgateApp, settings: ServeSettings) -> Server:
+    """jwtgate's HTTP server for ``app`` with the timeouts of ``jwtgate.serve``; the requests it answers itself
+    go to the app's access log and metrics."""
     limits = Limits(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout)
-    return Server(app, limits, shutdown_timeout=settings.shutdown_timeout, log=logging.getLogger("jwtgate.server"))
+    return Server(app, limits, shutdown_timeout=settings.shutdown_timeout, log=logging.getLogger("jwtgate.server"),
+                  on_refusal=app.connection_refused)
 
 
 GC_THRESHOLD = (7000, 20, 20)

@@ -10,7 +10,8 @@ from jwtgate.server.types import Receive, Send
 
 JSON = [(b"content-type", b"application/json")]
 ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-               404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
+               404: "not_found_error", 405: "invalid_request_error", 408: "invalid_request_error",
+               413: "invalid_request_error", 414: "invalid_request_error", 431: "invalid_request_error",
                415: "invalid_request_error", 500: "server_error", 502: "upstream_error", 503: "service_unavailable",
                504: "upstream_timeout"}
 # Anthropic's error types (https://docs.anthropic.com/en/api/errors), for errors on /v1/messages.
@@ -109,6 +110,9 @@ async def read_body(receive: Receive, limit: int, declared: bytes | None) -> byt
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
+            cut = message.get("jwtgate.refusal")  # jwtgate's server answered it (408) and closed
+            if cut is not None:
+                raise Refusal(cut[0], cut[1], cut[2], "error")
             raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)

@@ -10,6 +10,7 @@ the test says otherwise, so one that got past a rule would be forwarded: the fak
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import signal
@@ -334,6 +335,31 @@ def test_a_chunked_body_over_max_body_bytes_is_a_413_before_it_ends(gateway: Add
     answer = reply(outcome.data)
     assert (answer.status, answer.error_code()) == (413, "request.too_large")
     assert outcome.closed and upstream.count() == before
+
+
+def test_a_refused_body_still_being_sent_gets_its_reply_not_a_reset(gateway: Address, token: str) -> None:
+    """The server closes its side and reads on (discarding) for a moment: a client still sending the body
+    its 413 did not need reads the 413 instead of losing it to a TCP reset."""
+    with socket.create_connection(gateway, timeout=WAIT) as sock:
+        sock.sendall(request(token, framing=b"Content-Length: %d\r\n" % (1 << 22), body=b"", close=False))
+        with contextlib.suppress(OSError):
+            for _ in range(64):  # 4 MiB of the announced body
+                sock.sendall(b"x" * 65536)
+        outcome = read_to_close(sock, within=SLACK)
+    answer = reply(outcome.data)
+    assert (answer.status, answer.error_code()) == (413, "request.too_large"), outcome.data[:200]
+
+
+def test_timeouts_are_logged_as_408_with_their_reason(served: Served, gateway: Address, token: str) -> None:
+    """A request the server cut is in the access log as the client saw it, not as a client that left."""
+    served.drain()
+    talk(gateway, request(token, body=b"x" * 10, framing=b"Content-Length: 100\r\n"), within=BODY_TIMEOUT + SLACK)
+    body = json.loads(served.wait_for(r'\{.*"reason":"request.timeout".*\}').group(0))
+    assert (body["path"], body["status"], body["decision"]) == ("/v1/chat/completions", 408, "error")
+    assert body["token"], "the refused request carried a token: its fingerprint is logged"
+    talk(gateway, request(token).split(b"Content-Type")[0], within=HEADER_TIMEOUT + SLACK)  # the app never saw it
+    head = json.loads(served.wait_for(r'\{.*"reason":"request.timeout".*\}').group(0))
+    assert (head["path"], head["status"], head["decision"]) == ("", 408, "error")
 
 
 # --- connection management ----------------------------------------------------------------------------
