@@ -57,4 +57,6 @@ def test_the_deployment_probes_ops_endpoints_and_mounts_the_configmap_as_a_direc
     mount = next(m for m in container["volumeMounts"] if m["name"] == "config")
     assert "subPath" not in mount  # a subPath mount never sees ConfigMap updates
     assert container["args"][:3] == ["serve", "--config", f"{mount['mountPath']}/config.yaml"]
-    assert spec["terminationGracePeriodSeconds"] > 30  # longer than the default shutdown_timeout
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]  # endpoints go before SIGTERM comes
+    assert pre_stop > 0
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + 30  # and the default shutdown_timeout after it

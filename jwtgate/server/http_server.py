@@ -97,6 +97,9 @@ class Server:
     async def _shutdown(self, server: asyncio.AbstractServer) -> None:
         self.draining = True
         server.close()
+        busy = sum(1 for c in self.connections if c.cycle is not None or c.reading is not None)
+        self.log.info("draining: no new connections; %d request(s) in flight get up to %g s", busy,
+                      self.shutdown_timeout)
         deadline = self.loop.time() + self.shutdown_timeout
         for conn in list(self.connections):
             conn.drain_close()
@@ -108,6 +111,9 @@ class Server:
                     conn.close()
             await asyncio.sleep(0.02)
         tasks = [c.task for c in self.connections if c.task is not None and not c.task.done()]
+        if tasks:
+            self.log.warning("drain: %d request(s) still in flight after %g s were cut", len(tasks),
+                             self.shutdown_timeout)
         for conn in list(self.connections):
             conn.abort()
         for task in tasks:

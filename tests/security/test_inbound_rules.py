@@ -473,6 +473,7 @@ def test_sigterm_finishes_the_stream_in_flight_and_refuses_new_work(tmp_path: Pa
             rest = read_to_close(stream, shutdown + SLACK)
         assert b"data: [DONE]" in reply(first + rest.data).body, "the stream in flight was cut"
         assert server.proc.wait(timeout=shutdown + SLACK) == 0
+        server.wait_for(r"draining: no new connections; 1 request\(s\) in flight get up to 3 s")
     finally:
         server.stop()
 
