@@ -22,7 +22,7 @@ from jwtgate.server.types import Message, Scope
 App = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 MAX_URL = 8 * 1024  # nginx's large_client_header_buffers line size
 MAX_HEAD = 256 * 1024  # the whole head while it arrives; the app applies its finer limits (inbound.check_headers)
-MAX_HEADERS = 128  # header lines per request (Apache's LimitRequestFields is 100; LLM SDKs send about 15)
+MAX_HEADER_LINES = 128  # header lines per request (Apache's LimitRequestFields is 100; LLM SDKs send about 15)
 ASGI = {"version": "3.0", "spec_version": "2.3"}
 
 LINGER = 2.0  # seconds a closing connection reads on (discarding) so its last reply is not lost to a reset
@@ -152,8 +152,8 @@ class HttpConnection(asyncio.Protocol):
         self.head_size += len(name) + len(value) + 4
         if self.head_size > MAX_HEAD:
             raise _Refuse(431, "request.header_too_large", f"the request headers are larger than {MAX_HEAD} bytes")
-        if len(self.headers) >= MAX_HEADERS:
-            raise _Refuse(431, "request.header_too_large", f"the request has more than {MAX_HEADERS} headers")
+        if len(self.headers) >= MAX_HEADER_LINES:
+            raise _Refuse(431, "request.header_too_large", f"the request has more than {MAX_HEADER_LINES} headers")
         name = name.lower()
         if name == b"expect" and value.strip().lower() == b"100-continue":
             self.expect = True

@@ -13,7 +13,7 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import Protocol
 
-from jwtgate.server.responses import error_body
+from jwtgate.server.responses import TRANSIENT, error_body
 from jwtgate.server.types import Message, Scope
 
 BODY_BUFFER = 256 * 1024  # request body bytes buffered before reading pauses until the app reads them
@@ -57,7 +57,7 @@ def error_reply(status: int, code: str, message: str) -> bytes:
     """A complete reply in jwtgate's JSON error shape that closes the connection."""
     body = error_body(status, code, message)
     return b"".join((STATUS_LINES.get(status, b"HTTP/1.1 %d \r\n" % status), b"content-type: application/json\r\n",
-                     b"x-should-retry: false\r\n" if status != 408 else b"", _Date.header(),
+                     b"x-should-retry: false\r\n" if code not in TRANSIENT else b"", _Date.header(),
                      b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body), body))
 
 

@@ -20,8 +20,8 @@ ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 40
                    415: "invalid_request_error", 429: "rate_limit_error"}
 # Refusals a retry may cure (the SDKs retry 5xx by default); every other refusal says x-should-retry: false,
 # which the openai and anthropic SDKs obey (their _should_retry reads it before the status).
-TRANSIENT = frozenset({"jwks.unavailable", "jwks.timeout", "jwks.http_status", "upstream.unreachable",
-                       "upstream.reset", "upstream.timeout"})
+TRANSIENT = frozenset({"request.timeout", "jwks.unavailable", "jwks.timeout", "jwks.http_status",
+                       "upstream.unreachable", "upstream.reset", "upstream.timeout"})
 # What a caller sees with hide_reasons: a generic code and message per status; the detail goes to the log.
 HIDDEN = {401: ("token.invalid", "invalid or missing credentials"), 403: ("policy.denied", "access denied"),
           503: ("jwks.unavailable", "signing keys are unavailable; try again later")}

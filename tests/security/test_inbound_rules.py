@@ -118,6 +118,7 @@ def assert_timed_out(outcome: Talk, waited: float) -> None:
     assert outcome.data, f"no reply in {waited:g} s (connection {'closed' if outcome.closed else 'still open'})"
     answer = reply(outcome.data)
     assert (answer.status, answer.error_code()) == (408, "request.timeout"), outcome.data[:300]
+    assert "x-should-retry" not in answer.headers, "a timed-out request may succeed when retried"
     assert outcome.closed, "the connection stayed open after the 408"
 
 
@@ -309,7 +310,9 @@ def test_more_headers_than_the_limit_are_refused_and_closed(gateway: Address, to
     before = upstream.count()
     many = b"".join(b"X-%d: 1\r\n" % i for i in range(3000))
     outcome = talk(gateway, request(token, extra=many))
-    assert status(outcome.data) in (400, 431), outcome.data[:200]
+    answer = reply(outcome.data)
+    assert (answer.status, answer.error_code()) == (431, "request.header_too_large"), outcome.data[:200]
+    assert answer.headers.get("x-should-retry") == "false"  # the same request can never succeed
     assert outcome.closed
     assert upstream.count() == before, "the request was forwarded (a 400 above came from the upstream's parser)"
 
